@@ -1,0 +1,40 @@
+"""All models, importable from one place."""
+
+from casework.models.audit import AuditEntry
+from casework.models.base import Base, utcnow
+from casework.models.case import (
+    Case,
+    CaseAccessGrant,
+    CaseBehaviour,
+    CasePlatform,
+    Party,
+    Recusal,
+    ReferenceCounter,
+    Referral,
+    ReporterKey,
+    format_reference,
+)
+from casework.models.evidence import Evidence
+from casework.models.timeline import CaseEvent, Message, Note
+from casework.models.user import User
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Case",
+    "CaseAccessGrant",
+    "CaseBehaviour",
+    "CaseEvent",
+    "CasePlatform",
+    "Evidence",
+    "Message",
+    "Note",
+    "Party",
+    "Recusal",
+    "ReferenceCounter",
+    "Referral",
+    "ReporterKey",
+    "User",
+    "format_reference",
+    "utcnow",
+]

@@ -1,0 +1,237 @@
+"""The case aggregate: a report and everything the offices record about it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework.models.base import Base, utcnow
+from casework.models.user import User, _in
+from casework.vocabulary import CHANNELS, OFFICES, PARTY_KINDS
+
+if TYPE_CHECKING:
+    from casework.models.evidence import Evidence
+    from casework.models.timeline import CaseEvent, Message, Note
+
+REFERENCE_PREFIX = "OH"
+
+
+def format_reference(year: int, number: int) -> str:
+    """A case's public reference, e.g. OH-2026-00042."""
+    return f"{REFERENCE_PREFIX}-{year}-{number:05d}"
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(
+            "(status = 'closed' AND closed_at IS NOT NULL AND disposition IS NOT NULL)"
+            " OR (status <> 'closed' AND closed_at IS NULL AND disposition IS NULL)",
+            name="closed_has_date_and_disposition",
+        ),
+        CheckConstraint(
+            "NOT anonymous OR (reporter_name IS NULL AND reporter_email IS NULL AND reporter_phone IS NULL)",
+            name="anonymous_has_no_contact",
+        ),
+        CheckConstraint(_in("office", OFFICES), name="office_known"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
+        Index("ix_cases_status_created", "status", "created_at", "id"),
+        Index("ix_cases_office_status_created", "office", "status", "created_at", "id"),
+        Index("ix_cases_assignee_status", "assignee_id", "status"),
+        Index("ix_cases_due_on", "due_on"),
+        Index("ix_cases_created", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    workflow_name: Mapped[str] = mapped_column(String(64))
+    workflow_version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(32))
+    office: Mapped[str] = mapped_column(String(16), default="eoa")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(default=False)
+    in_danger: Mapped[bool] = mapped_column(default=False)
+
+    # The reporter. Anonymous reports carry no contact at all (CHECK above).
+    anonymous: Mapped[bool] = mapped_column(default=True)
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    reporter_email: Mapped[str | None] = mapped_column(String(254))
+    reporter_phone: Mapped[str | None] = mapped_column(String(40))
+    reporter_affiliation: Mapped[str | None] = mapped_column(String(16))
+    reporter_contact_preference: Mapped[str | None] = mapped_column(String(16))
+    consent_share_identity: Mapped[bool] = mapped_column(default=False)
+
+    # The incident, in the reporter's words.
+    narrative: Mapped[str] = mapped_column(Text)
+    began_on: Mapped[date | None]
+    began_approximate: Mapped[bool] = mapped_column(default=False)
+    ongoing: Mapped[bool | None]
+    connected_to_content: Mapped[bool] = mapped_column(default=False)
+    connection_details: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+
+    # Workflow bookkeeping.
+    due_on: Mapped[date | None]
+    deadline_label: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[datetime | None]
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    closing_summary: Mapped[str | None] = mapped_column(Text)
+    restricted: Mapped[bool] = mapped_column(default=False)
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    parties: Mapped[list[Party]] = relationship(back_populates="case", order_by="Party.id")
+    platforms: Mapped[list[CasePlatform]] = relationship(order_by="CasePlatform.id")
+    behaviours: Mapped[list[CaseBehaviour]] = relationship(order_by="CaseBehaviour.id")
+    referrals: Mapped[list[Referral]] = relationship(order_by="Referral.id")
+    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.id")
+    events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id")
+    notes: Mapped[list[Note]] = relationship(order_by="Note.id")
+    messages: Mapped[list[Message]] = relationship(order_by="Message.id")
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference} {self.status}>"
+
+
+class Party(Base):
+    """A respondent or witness named in a report."""
+
+    __tablename__ = "parties"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PARTY_KINDS), name="kind_known"),
+        Index("ix_parties_handle_match", "handle_normalized", "platform"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(200))
+    handle: Mapped[str | None] = mapped_column(String(200))
+    handle_normalized: Mapped[str | None] = mapped_column(String(200))
+    platform: Mapped[str | None] = mapped_column(String(32))
+    affiliation: Mapped[str | None] = mapped_column(String(16))
+    relationship_to_reporter: Mapped[str | None] = mapped_column(String(200))
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+
+
+class CasePlatform(Base):
+    __tablename__ = "case_platforms"
+    __table_args__ = (
+        UniqueConstraint("case_id", "platform"),
+        Index("ix_case_platforms_platform_case", "platform", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    other_text: Mapped[str | None] = mapped_column(String(200))
+
+
+class CaseBehaviour(Base):
+    __tablename__ = "case_behaviours"
+    __table_args__ = (
+        UniqueConstraint("case_id", "behaviour"),
+        Index("ix_case_behaviours_behaviour_case", "behaviour", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    behaviour: Mapped[str] = mapped_column(String(32))
+    other_text: Mapped[str | None] = mapped_column(String(200))
+
+
+class Referral(Base):
+    """A case sent to an office. A case stays visible to an office it was ever referred to."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint(_in("office", OFFICES), name="office_known"),
+        Index("ix_referrals_office_case", "office", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    office: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    referred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    returned_at: Mapped[datetime | None]
+
+
+class Recusal(Base):
+    """A user kept away from a case (conflict of interest)."""
+
+    __tablename__ = "recusals"
+    __table_args__ = (UniqueConstraint("case_id", "user_id"), Index("ix_recusals_user_case", "user_id", "case_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseAccessGrant(Base):
+    """A named user who may see a restricted case."""
+
+    __tablename__ = "case_access_grants"
+    __table_args__ = (
+        UniqueConstraint("case_id", "user_id"),
+        Index("ix_case_access_grants_user_case", "user_id", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReferenceCounter(Base):
+    """The last reference number handed out in a year."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class ReporterKey(Base):
+    """The argon2 hash of a reporter's follow-up key; the key itself is never stored."""
+
+    __tablename__ = "reporter_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
+    last_used_at: Mapped[datetime | None]

@@ -1,0 +1,110 @@
+"""Configuration classes. Every secret and URL comes from the environment (CASEWORK_*)."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CASEWORK_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"CASEWORK_{name}", default)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env(name, str(default)))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return env(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_secret_key() -> str:
+    """Development only: generate a secret key once and keep it in instance/."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or wrong; the message names the variable."""
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'casework.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY = env("SECRET_KEY")
+    STORAGE_DIR = env("STORAGE_DIR", str(INSTANCE_DIR / "storage"))
+    AUDIT_CHECKPOINT_KEY = env("AUDIT_CHECKPOINT_KEY")
+    TIMEZONE = env("TIMEZONE", "America/New_York")
+    INSTITUTION_NAME = env("INSTITUTION_NAME", "University")
+
+    # Sessions: staff sessions end after 30 idle minutes; no remember-me.
+    IDLE_TIMEOUT = timedelta(minutes=env_int("IDLE_TIMEOUT_MINUTES", 30))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "casework_session"
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    # Sign-in protection.
+    LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCKOUT = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+    LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", "20 per 5 minutes")
+    RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = False
+
+    WTF_CSRF_TIME_LIMIT = 3600
+    MAX_CONTENT_LENGTH = env_int("MAX_REQUEST_MB", 60) * 1024 * 1024
+
+    DEMO_ALLOWED = True
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+    @classmethod
+    def init(cls) -> None:
+        cls.SECRET_KEY = cls.SECRET_KEY or instance_secret_key()
+        cls.AUDIT_CHECKPOINT_KEY = cls.AUDIT_CHECKPOINT_KEY or cls.SECRET_KEY
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    AUDIT_CHECKPOINT_KEY = "test-checkpoint-key"
+    SQLALCHEMY_DATABASE_URI = env("DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.db"))
+    STORAGE_DIR = env("STORAGE_DIR", str(INSTANCE_DIR / "test-storage"))
+    RATELIMIT_ENABLED = True
+    WTF_CSRF_ENABLED = False  # tests that check CSRF switch it on
+    PASSWORD_HASHER = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
+
+    @classmethod
+    def init(cls) -> None:
+        pass
+
+
+class ProductionConfig(Config):
+    DEMO_ALLOWED = False
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-casework_session"
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def init(cls) -> None:
+        for name in ("SECRET_KEY", "DATABASE_URL", "AUDIT_CHECKPOINT_KEY"):
+            if not env(name):
+                raise ConfigurationError(f"CASEWORK_{name} must be set in production.")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
