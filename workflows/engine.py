@@ -347,7 +347,9 @@ class Workflow:
         try:
             fired = getattr(flow, trigger)()
         except MachineError:
-            raise TransitionRefused(f"{spec.label} is not possible while the case is {status}.") from None
+            raise TransitionRefused(
+                f"{spec.label} is not possible while the case is {self.state_label(status).lower()}."
+            ) from None
         if not fired:  # a condition failed between check and fire (facts are read twice)
             failing = next((g for g in spec.guards if not self.guards[g](facts)), None)
             message = self.guards[failing].message if failing else f"{spec.label} is not possible now."
