@@ -1,6 +1,8 @@
 """Casework: a self-hosted back office for reports of online and social-media harassment."""
 
+import importlib
 import os
+import pkgutil
 from pathlib import Path
 
 from flask import Flask
@@ -19,6 +21,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.from_object(config)
     app.config.update(overrides or {})
     register_extensions(app)
+    register_workflows(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_error_handlers(app)
@@ -57,15 +60,24 @@ def configure_sqlite(engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def register_blueprints(app: Flask) -> None:
-    from casework.auditing.routes import bp as auditing_bp
-    from casework.auth.routes import bp as auth_bp
-    from casework.cases.routes import bp as cases_bp
-    from casework.intake.routes import bp as intake_bp
-    from casework.reports.routes import bp as reports_bp
+BLUEPRINT_PACKAGES = ("auth", "reports", "cases", "intake", "auditing")
 
-    for blueprint in (auth_bp, reports_bp, cases_bp, intake_bp, auditing_bp):
-        app.register_blueprint(blueprint)
+
+def register_blueprints(app: Flask) -> None:
+    """Register each area's blueprint, after loading every `*routes.py` module of its package."""
+    for name in BLUEPRINT_PACKAGES:
+        package = importlib.import_module(f"casework.{name}")
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name.endswith("routes"):
+                importlib.import_module(f"casework.{name}.{module.name}")
+        app.register_blueprint(importlib.import_module(f"casework.{name}.routes").bp)
+
+
+def register_workflows(app: Flask) -> None:
+    """Load and validate every workflow definition; a bad one stops the app from starting."""
+    from workflows import load_directory
+
+    app.extensions["workflows"] = load_directory(app.config.get("WORKFLOWS_DIR"))
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -9,7 +9,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
@@ -30,6 +30,7 @@ from casework.models import (
 )
 from casework.normalize import normalize_handle
 from casework.vocabulary import BEHAVIOURS, DISPOSITIONS, PLATFORMS
+from workflows import add_business_days
 
 DEMO_ACCOUNTS = (
     ("admin@demo.example.edu", "Ada Admin", "admin"),
@@ -161,15 +162,6 @@ def ensure_demo_accounts() -> DemoStaff:
         staff.by_role[user.role].append(user.id)
     db.session.flush()
     return staff
-
-
-def add_business_days(start: date, days: int) -> date:
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
 
 
 def _narrative(rng: random.Random) -> str:

@@ -5,16 +5,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from casework.flows import default_workflow
 from casework.models import utcnow
-
-STATE_LABELS = {
-    "received": "Received",
-    "triaged": "Triaged",
-    "referred_eoa": "Referred to EOA",
-    "referred_conduct": "Referred to Conduct",
-    "referred_umpd": "Referred to UMPD",
-    "closed": "Closed",
-}
+from workflows import WorkflowError
 
 
 def local_time(value: datetime) -> datetime:
@@ -33,7 +26,11 @@ def format_date(value: date | None) -> str:
 
 
 def state_label(state: str) -> str:
-    return STATE_LABELS.get(state, state.replace("_", " ").capitalize())
+    """The label the default workflow gives a state."""
+    try:
+        return default_workflow().state_label(state)
+    except WorkflowError:
+        return state.replace("_", " ").capitalize()
 
 
 def register(app: Flask) -> None:

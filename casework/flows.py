@@ -1,0 +1,20 @@
+"""The loaded workflow definitions, and the one a case runs on."""
+
+from flask import current_app
+
+from casework.models import Case
+from workflows import Workflow, WorkflowRegistry
+
+
+def registry() -> WorkflowRegistry:
+    return current_app.extensions["workflows"]
+
+
+def workflow_for(case: Case) -> Workflow:
+    """The definition (name and version) this case was opened on."""
+    return registry().get(case.workflow_name, case.workflow_version)
+
+
+def default_workflow() -> Workflow:
+    """The workflow a new case starts on: the latest version of the default definition."""
+    return registry().default()
