@@ -4,6 +4,7 @@ Public API::
 
     render_pdf(template_name, context, *, title, author="Casework", thumbnails=None,
                time_limit=30.0, max_bytes=25 MiB, max_pages=500, isolation="auto") -> RenderedPDF
+    render_html(template_name, context, *, title, author) -> str   the autoescaped HTML, for previews
     RenderedPDF(data: bytes, sha256: str, page_count: int, requested_urls: tuple[str, ...])
     PDFRenderError                      every failure: limit exceeded, refused URL, bad template/context
     CaseworkURLFetcher(thumbnails)      the only fetcher WeasyPrint is given
@@ -21,11 +22,16 @@ caller passed in ``thumbnails``. Everything else (http, https, ftp, file, data, 
 is refused, and a refused URL stops the render with `PDFRenderError`. Every URL asked for is
 recorded in ``RenderedPDF.requested_urls``.
 
-Limits: with ``isolation="signal"`` the render runs in this process under a SIGALRM timer
-(main thread only — gunicorn sync workers serve requests there; costs nothing). With
-``isolation="fork"`` it runs in a forked child that is killed at the deadline (costs a fork,
-~10 ms, and works from any thread). ``"auto"`` picks signal on the main thread, fork elsewhere.
-The page limit is checked after layout, before the PDF is written; the size limit on the output.
+Limits: Jinja renders the HTML in this process; WeasyPrint then runs in a forked child
+(``isolation="fork"``, the default on POSIX) that is SIGKILLed at the deadline or when its
+output passes the size limit, so a runaway render can't hang or bloat the worker and leaves
+nothing half-done behind. The child inherits the warm import, fonts and parsed stylesheet; the
+fork costs a few ms (see bench/pdf.py). It works from any thread; in a multi-threaded process a
+child that inherits a held lock would deadlock, and the deadline kills it too.
+``isolation="inline"`` (no fork, e.g. Windows) renders in-process and can only check the time
+once it is done. An in-process SIGALRM timer was tried and rejected: interrupting WeasyPrint
+mid-layout corrupted its caches for the next render. The page limit is checked after layout,
+before the PDF is written; the size limit on the output.
 
 PDF metadata carries only ``title`` and ``author`` (pass the reference and the product, never a
 name), Creator "Casework" and Producer "WeasyPrint"; no keywords, subject or attachments.
@@ -40,9 +46,8 @@ import os
 import pickle  # noqa: S403 — only between this process and its own forked child
 import select
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -231,15 +236,21 @@ def _fmt_day(value) -> str:
 
 
 def _fmt_size(size: int | None) -> str:
+    """1536 -> "1.5 KB"; under 1 KB in bytes."""
     if size is None:
         return "—"
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
+    if size < 1024:
+        return f"{size} bytes"
+    value = size / 1024
+    for unit in ("KB", "MB", "GB"):
         if value < 1024 or unit == "GB":
-            text = f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-            return text if unit == "bytes" else f"{text} ({size:,} bytes)"
+            return f"{value:.1f} {unit}"
         value /= 1024
     return str(size)  # pragma: no cover
+
+
+def _thousands(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
 
 
 def _fmt_hash(value: str | None, group: int = 16) -> Markup:
@@ -287,6 +298,7 @@ def jinja_env() -> jinja2.Environment:
             utc=_fmt_utc,
             day=_fmt_day,
             filesize=_fmt_size,
+            thousands=_thousands,
             hash_breaks=_fmt_hash,
             paragraphs=_paragraphs,
             yes_no=_yes_no,
@@ -324,37 +336,15 @@ def render_html(template_name: str, context, *, title: str, author: str = PRODUC
 # --- limits ------------------------------------------------------------------------------------
 
 
-class _Timeout(BaseException):
-    """Raised by the SIGALRM handler. A BaseException, so WeasyPrint's `except Exception` can't eat it."""
+def _render_in_child(
+    job: Callable[[], RenderedPDF], time_limit: float, max_bytes: int, deadline: float
+) -> RenderedPDF:
+    """Run ``job`` in a forked child; kill it at the deadline or when its output grows too big.
 
-
-@contextlib.contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
-    def on_alarm(signum, frame):
-        # Re-arm: should a C callback swallow this one, the next fires 50 ms later.
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
-        raise _Timeout
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _render_in_process(job: Callable[[], RenderedPDF], time_limit: float, fetcher) -> RenderedPDF:
-    try:
-        with _alarm(time_limit):
-            return job()
-    except _Timeout:
-        raise PDFRenderError(
-            f"PDF rendering took longer than the {time_limit:g} s limit", tuple(fetcher.requested)
-        ) from None
-
-
-def _render_in_child(job: Callable[[], RenderedPDF], time_limit: float, max_bytes: int) -> RenderedPDF:
+    The child inherits the warm WeasyPrint import, fonts and parsed stylesheet; whatever a killed
+    render leaves half-done dies with it. (Interrupting WeasyPrint in-process with a signal was
+    tried and left its caches corrupt for the next render.)
+    """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: render, send the result or the error, and leave without cleanup
@@ -375,7 +365,6 @@ def _render_in_child(job: Callable[[], RenderedPDF], time_limit: float, max_byte
             os._exit(status)
 
     os.close(write_fd)
-    deadline = time.monotonic() + time_limit
     chunks: list[bytes] = []
     received = 0
     killed_because = None
@@ -416,6 +405,18 @@ def _render_in_child(job: Callable[[], RenderedPDF], time_limit: float, max_byte
 # --- rendering ---------------------------------------------------------------------------------
 
 
+_STYLESHEET = None
+
+
+def _stylesheet():
+    """pdf.css, parsed once per process (saves ~20 ms a render); it comes through the same fetcher."""
+    global _STYLESHEET
+    if _STYLESHEET is None:
+        weasyprint, _ = _load_weasyprint()
+        _STYLESHEET = weasyprint.CSS(url=f"{STATIC_SCHEME}:pdf.css", url_fetcher=_new_fetcher(None))
+    return _STYLESHEET
+
+
 def _render(html: str, fetcher, *, title: str, author: str, max_pages: int, max_bytes: int) -> RenderedPDF:
     weasyprint, _ = _load_weasyprint()
     from weasyprint.pdf.metadata import DocumentMetadata
@@ -426,7 +427,8 @@ def _render(html: str, fetcher, *, title: str, author: str, max_pages: int, max_
         return PDFRenderError(f"PDF rendering stopped: {cause}", tuple(fetcher.requested))
 
     try:
-        document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()
+        html_doc = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+        document = html_doc.render(stylesheets=[_stylesheet()])
         page_count = len(document.pages)
         if page_count > max_pages:
             raise PDFRenderError(
@@ -466,41 +468,48 @@ def render_pdf(
     Raises `PDFRenderError` on any failure.
     """
     if isolation == "auto":
-        on_main = threading.current_thread() is threading.main_thread()
-        isolation = "signal" if on_main and hasattr(signal, "setitimer") else "fork"
-    if isolation not in ("signal", "fork"):
-        raise ValueError(f"isolation must be 'auto', 'signal' or 'fork', not {isolation!r}")
+        isolation = "fork" if hasattr(os, "fork") else "inline"
+    if isolation not in ("fork", "inline"):
+        raise ValueError(f"isolation must be 'auto', 'fork' or 'inline', not {isolation!r}")
 
     started = time.monotonic()
+    # In this process: cheap, bounded by the input, and keeps Jinja's compiled templates warm.
+    html = render_html(template_name, context, title=title, author=author)
+    _stylesheet()
     fetcher = _new_fetcher(thumbnails)
 
     def job() -> RenderedPDF:
-        html = render_html(template_name, context, title=title, author=author)
         return _render(html, fetcher, title=title, author=author, max_pages=max_pages, max_bytes=max_bytes)
 
     if isolation == "fork":
-        result = _render_in_child(job, time_limit, max_bytes)
-    else:
-        result = _render_in_process(job, time_limit, fetcher)
-    if time.monotonic() - started > time_limit:  # belt and braces, e.g. a signal handled late
-        raise PDFRenderError(f"PDF rendering took longer than the {time_limit:g} s limit")
+        return _render_in_child(job, time_limit, max_bytes, deadline=started + time_limit)
+    result = job()  # inline: can't be interrupted; the limit is checked once it is done
+    if time.monotonic() - started > time_limit:
+        raise PDFRenderError(
+            f"PDF rendering took longer than the {time_limit:g} s limit", result.requested_urls
+        )
     return result
 
 
 def warm_up() -> float:
-    """Import WeasyPrint and render a small case summary (fonts, CSS, template); returns seconds taken.
+    """Import WeasyPrint, parse the stylesheet, compile the templates and render a small case summary
+    in this process (fonts, Pango), so forked renders start warm. Returns the seconds taken.
 
     Call it once per gunicorn worker (``post_fork``) so the first user doesn't wait ~0.5 s.
     """
-    from casework.pdf_context import Audience, CaseInfo, DocumentInfo, PDFContext
+    from casework.pdf_context import Audience, CaseInfo, DocumentInfo, PDFContext, Referral, Verification
 
     started = time.monotonic()
     now = datetime.now(UTC)
     context = PDFContext(
-        document=DocumentInfo("case_summary", "Case summary", "Casework", now),
+        document=DocumentInfo("case_summary", "Case summary", PRODUCT, now),
         case=CaseInfo("OH-0000-00000", "Received", "EOA", now),
         audience=Audience("Warm-up"),
-        narrative="Warm-up. Кириллица. العربية. 中文. ✓",
+        narrative="Warm-up. Кириллица. العربية. 中文. 한국어.",
+        referral=Referral("EOA", "Warm-up", now),
+        verification=Verification(True, 0, "Warm-up"),
     )
-    render_pdf("pdf/case_summary.html", context, title="Warm-up")
+    for name in ("pdf/referral_packet.html", "pdf/audit_history.html"):
+        jinja_env().get_template(name)
+    render_pdf("pdf/case_summary.html", context, title="Warm-up", isolation="inline")
     return time.monotonic() - started
