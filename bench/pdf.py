@@ -1,0 +1,115 @@
+"""PDF render times: a typical case summary and a huge case, against plain-text WeasyPrint.
+
+Run: .venv/bin/python bench/pdf.py [--runs N]
+
+Prints median and 95th percentile per document, after a warm-up, in one process, and the ratio to
+WeasyPrint rendering the same number of pages of plain paragraphs (no tables, default fetcher,
+no limits). Target: typical summary ≤ 2× the plain-text baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "pdf")]
+
+import pdf_samples  # noqa: E402
+
+from casework.pdf import metadata_title, render_pdf, warm_up  # noqa: E402
+
+PARAGRAPH = (
+    "On 14 February someone posted a screenshot of my class schedule in a group with a caption. "
+    "Several people I do not know commented. I reported the post and it was taken down two days "
+    "later, but copies are still circulating and I am afraid to go to the lab. "
+) * 2
+
+
+def plain_html(paragraphs: int) -> str:
+    body = "".join(f"<p>{i}. {PARAGRAPH}</p>" for i in range(paragraphs))
+    return f"<!doctype html><html><head><style>@page {{ size: A4 }}</style></head><body>{body}</body></html>"
+
+
+def plain_pages(paragraphs: int) -> int:
+    import weasyprint
+
+    return len(weasyprint.HTML(string=plain_html(paragraphs)).render().pages)
+
+
+def paragraphs_for(pages: int) -> int:
+    """The number of paragraphs that fills exactly ``pages`` pages (most text that still fits)."""
+    lo, hi = 1, 40 * pages
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if plain_pages(mid) <= pages:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return statistics.median(times), p95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="renders per typical document (huge: a quarter)")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    warm_up()
+    print(f"warm-up (import + first render): {time.perf_counter() - start:.2f} s")
+    import weasyprint
+
+    cases = [
+        ("typical case summary", pdf_samples.typical_context(), args.runs),
+        ("huge case summary", pdf_samples.huge_context(), max(3, args.runs // 4)),
+    ]
+    for label, context, runs in cases:
+        thumbs = pdf_samples.thumbnails_for(context.evidence)
+        title = metadata_title(context.case.reference, context.document.title)
+
+        def render(context=context, thumbs=thumbs, title=title):
+            return render_pdf(
+                "pdf/case_summary.html", context, title=title, thumbnails=thumbs, time_limit=120
+            )
+
+        pages = render().page_count
+        html = plain_html(paragraphs_for(pages))
+        base_pages = len(weasyprint.HTML(string=html).render().pages)
+        median, p95 = timed(render, runs)
+        # In-process, without the forked child: what the isolation costs.
+        f_median, f_p95 = timed(
+            lambda context=context, thumbs=thumbs, title=title: render_pdf(
+                "pdf/case_summary.html",
+                context,
+                title=title,
+                thumbnails=thumbs,
+                time_limit=120,
+                isolation="inline",
+            ),
+            runs,
+        )
+        b_median, b_p95 = timed(lambda html=html: weasyprint.HTML(string=html).write_pdf(), runs)
+        print(
+            f"{label}: {pages} pages  forked (default) median {median * 1000:.0f} ms  p95 {p95 * 1000:.0f} ms"
+            f"  | inline (no fork) median {f_median * 1000:.0f} ms  p95 {f_p95 * 1000:.0f} ms"
+            f"  | plain text {base_pages} pages median {b_median * 1000:.0f} ms  p95 {b_p95 * 1000:.0f} ms"
+            f"  | ratio {median / b_median:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
