@@ -1,6 +1,7 @@
 """Helpers for the case-work tests: cases in a given workflow state, and the audit entries of a case."""
 
 import pytest
+
 from casework.models import utcnow
 from tests.factories import CaseFactory, PartyFactory, ReferralFactory
 

@@ -32,7 +32,12 @@ def test_triage_sets_risk_and_deadline_and_writes_timeline_and_audit(db, make_ca
     assert case.status == "triaged" and case.risk_level == "high"
     assert case.due_on == add_business_days(service.local_today(), 5) and case.deadline_label == "refer or close"
     assert case.version == before + 1
-    assert (event.kind, event.trigger, event.from_state, event.to_state) == ("transition", "triage", "received", "triaged")
+    assert (event.kind, event.trigger, event.from_state, event.to_state) == (
+        "transition",
+        "triage",
+        "received",
+        "triaged",
+    )
     assert event.actor_id == intake.id and event.reason == TRIAGE["jurisdiction_note"]
     assert event.data["risk_level"] == "high" and "jurisdiction_note" not in event.data
     [entry] = audit_entries(db, case, "case.transition")
@@ -73,9 +78,15 @@ def test_escalating_a_report_that_is_not_urgent_is_refused_and_changes_nothing(d
 
 @pytest.mark.parametrize(
     ("trigger", "office", "state"),
-    [("refer_eoa", "eoa", "referred_eoa"), ("refer_conduct", "conduct", "referred_conduct"), ("refer_umpd", "umpd", "referred_umpd")],
+    [
+        ("refer_eoa", "eoa", "referred_eoa"),
+        ("refer_conduct", "conduct", "referred_conduct"),
+        ("refer_umpd", "umpd", "referred_umpd"),
+    ],
 )
-def test_referring_a_triaged_case_moves_it_to_the_office_with_a_referral(db, make_case, make_user, trigger, office, state):
+def test_referring_a_triaged_case_moves_it_to_the_office_with_a_referral(
+    db, make_case, make_user, trigger, office, state
+):
     investigator = make_user("investigator")
     case = make_case("triaged", student_respondent=True, assignee_id=investigator.id)
 
@@ -148,7 +159,9 @@ def test_closing_records_disposition_and_reopening_clears_it(db, make_case, make
     assert [e.details["trigger"] for e in audit_entries(db, case, "case.transition")] == ["close", "reopen"]
 
 
-def test_a_transition_missing_required_fields_is_refused_with_field_errors_and_changes_nothing(db, make_case, make_user):
+def test_a_transition_missing_required_fields_is_refused_with_field_errors_and_changes_nothing(
+    db, make_case, make_user
+):
     case = make_case("triaged")
     version = case.version
 
@@ -304,5 +317,7 @@ def test_referral_rows_are_written_for_every_referral(db, make_case, make_user):
     fire(case, "refer_eoa", intake, {"reason": "EOA matter."})
     fire(case, "return_to_triage", intake, {"reason": "Needs another look."})
     fire(case, "refer_umpd", intake, {"reason": "Threats."})
-    rows = db.session.execute(select(Referral.office, Referral.returned_at.is_not(None)).where(Referral.case_id == case.id))
+    rows = db.session.execute(
+        select(Referral.office, Referral.returned_at.is_not(None)).where(Referral.case_id == case.id)
+    )
     assert [tuple(r) for r in rows] == [("eoa", True), ("umpd", False)]
