@@ -103,10 +103,11 @@ def _check_version(case: Case, expected_version: int | None) -> None:
 
 def _flush_or_stale(case: Case, expected_version: int | None) -> None:
     """Flush; the ORM's version check (``UPDATE … WHERE version = …``) turns a lost race into StaleCase."""
+    case_id = case.id  # read before the flush: after a failed flush the session answers nothing
     try:
         db.session.flush()
     except StaleDataError:
-        raise StaleCase(case.id, expected_version) from None
+        raise StaleCase(case_id, expected_version) from None
 
 
 def _require_worker(case: Case, actor: User, what: str) -> None:
@@ -138,78 +139,81 @@ def transition(
         raise ActionForbidden(f"Your role may not use “{spec.label}” on this case.")
     fired = workflow.fire(case.status, trigger, actor.role, facts_for(case), data)
 
-    now = utcnow()
-    spec, cleaned = fired.spec, fired.data
-    source = case.status
-    case.status = fired.dest
-    event_data: dict[str, Any] = {f.name: cleaned[f.name] for f in spec.fields if f.kind == "choice"}
-    audit_details: dict[str, Any] = {
-        "trigger": trigger,
-        "from": source,
-        "to": fired.dest,
-        "fields": [f.name for f in spec.fields if cleaned.get(f.name)],
-    }
-    reason = "\n\n".join(cleaned[f.name] for f in spec.fields if f.kind != "choice" and cleaned.get(f.name)) or None
+    # One UPDATE of the case row: a lazy load in between must not autoflush half the change (each
+    # flush bumps the version) nor meet a lost race outside _flush_or_stale.
+    with db.session.no_autoflush:
+        now = utcnow()
+        spec, cleaned = fired.spec, fired.data
+        source = case.status
+        case.status = fired.dest
+        event_data: dict[str, Any] = {f.name: cleaned[f.name] for f in spec.fields if f.kind == "choice"}
+        audit_details: dict[str, Any] = {
+            "trigger": trigger,
+            "from": source,
+            "to": fired.dest,
+            "fields": [f.name for f in spec.fields if cleaned.get(f.name)],
+        }
+        reason = "\n\n".join(cleaned[f.name] for f in spec.fields if f.kind != "choice" and cleaned.get(f.name)) or None
 
-    if fired.sets_office is not None:
-        if fired.sets_office != case.office:
-            event_data["office"] = audit_details["office"] = fired.sets_office
-        case.office = fired.sets_office
-        if case.assignee is not None and case.assignee.case_office != case.office:
-            case.assignee_id = None
-            case.assignee = None
-            audit_details["assignee_cleared"] = True
-        case.referrals.append(
-            Referral(
-                office=fired.sets_office,
-                reason=cleaned.get("reason") or spec.label,
-                referred_by_id=actor.id,
-                referred_at=now,
+        if fired.sets_office is not None:
+            if fired.sets_office != case.office:
+                event_data["office"] = audit_details["office"] = fired.sets_office
+            case.office = fired.sets_office
+            if case.assignee is not None and case.assignee.case_office != case.office:
+                case.assignee_id = None
+                case.assignee = None
+                audit_details["assignee_cleared"] = True
+            case.referrals.append(
+                Referral(
+                    office=fired.sets_office,
+                    reason=cleaned.get("reason") or spec.label,
+                    referred_by_id=actor.id,
+                    referred_at=now,
+                )
             )
-        )
-        case.acknowledged_at = None
-    if trigger == "acknowledge":
-        case.acknowledged_at = now
-        referral = _current_referral(case)
-        if referral is not None:
-            referral.acknowledged_at = now
-            referral.acknowledged_by_id = actor.id
-    if trigger == "return_to_triage":
-        referral = _current_referral(case)
-        if referral is not None:
-            referral.returned_at = now
-        case.acknowledged_at = None
-    if "risk_level" in cleaned and cleaned["risk_level"]:
-        case.risk_level = cleaned["risk_level"]
-    if fired.dest == CLOSED_STATE and source != CLOSED_STATE:
-        case.disposition = cleaned.get("disposition") or None
-        case.closing_summary = cleaned.get("closing_summary") or None
-        case.closed_at = now
-    elif source == CLOSED_STATE and fired.dest != CLOSED_STATE:
-        case.disposition = None
-        case.closing_summary = None
-        case.closed_at = None
-        case.acknowledged_at = None
-    if fired.deadline_changed:
-        if fired.deadline is None:
-            case.due_on, case.deadline_label = None, None
-        else:
-            case.due_on = fired.deadline.due(local_today())
-            case.deadline_label = fired.deadline.label
-        event_data["due_on"] = case.due_on.isoformat() if case.due_on else None
+            case.acknowledged_at = None
+        if trigger == "acknowledge":
+            case.acknowledged_at = now
+            referral = _current_referral(case)
+            if referral is not None:
+                referral.acknowledged_at = now
+                referral.acknowledged_by_id = actor.id
+        if trigger == "return_to_triage":
+            referral = _current_referral(case)
+            if referral is not None:
+                referral.returned_at = now
+            case.acknowledged_at = None
+        if "risk_level" in cleaned and cleaned["risk_level"]:
+            case.risk_level = cleaned["risk_level"]
+        if fired.dest == CLOSED_STATE and source != CLOSED_STATE:
+            case.disposition = cleaned.get("disposition") or None
+            case.closing_summary = cleaned.get("closing_summary") or None
+            case.closed_at = now
+        elif source == CLOSED_STATE and fired.dest != CLOSED_STATE:
+            case.disposition = None
+            case.closing_summary = None
+            case.closed_at = None
+            case.acknowledged_at = None
+        if fired.deadline_changed:
+            if fired.deadline is None:
+                case.due_on, case.deadline_label = None, None
+            else:
+                case.due_on = fired.deadline.due(local_today())
+                case.deadline_label = fired.deadline.label
+            event_data["due_on"] = case.due_on.isoformat() if case.due_on else None
 
-    event = CaseEvent(
-        kind="transition",
-        trigger=trigger,
-        from_state=source,
-        to_state=fired.dest,
-        actor_kind="user",
-        actor_id=actor.id,
-        reason=reason,
-        data=event_data,
-        created_at=now,
-    )
-    case.events.append(event)
+        event = CaseEvent(
+            kind="transition",
+            trigger=trigger,
+            from_state=source,
+            to_state=fired.dest,
+            actor_kind="user",
+            actor_id=actor.id,
+            reason=reason,
+            data=event_data,
+            created_at=now,
+        )
+        case.events.append(event)
     _flush_or_stale(case, expected_version)
     audit.record(
         "case.transition", actor, case_id=case.id, object_type="case", object_id=case.id, details=audit_details
@@ -266,16 +270,17 @@ def assign(case: Case, assignee: User | None, actor: User, expected_version: int
     new = assignee.id if assignee is not None else None
     if previous == new:
         raise CaseActionRefused("The case is already assigned that way.", "assignee")
-    case.assignee_id = new
-    case.assignee = assignee
-    event = CaseEvent(
-        kind="assignment",
-        actor_kind="user",
-        actor_id=actor.id,
-        data={"assignee_id": new, "previous_assignee_id": previous},
-        created_at=utcnow(),
-    )
-    case.events.append(event)
+    with db.session.no_autoflush:
+        case.assignee_id = new
+        case.assignee = assignee
+        event = CaseEvent(
+            kind="assignment",
+            actor_kind="user",
+            actor_id=actor.id,
+            data={"assignee_id": new, "previous_assignee_id": previous},
+            created_at=utcnow(),
+        )
+        case.events.append(event)
     _flush_or_stale(case, expected_version)
     audit.record(
         "case.assign",

@@ -89,8 +89,11 @@ def test_referring_a_triaged_case_moves_it_to_the_office_with_a_referral(
 ):
     investigator = make_user("investigator")
     case = make_case("triaged", student_respondent=True, assignee_id=investigator.id)
+    version = case.version
 
     event = fire(case, trigger, make_user("intake"), {"reason": "Within this office's remit."})
+
+    assert case.version == version + 1  # one change, one version
 
     assert (case.status, case.office) == (state, office)
     assert case.due_on == add_business_days(service.local_today(), 3) and case.deadline_label == "acknowledge"
