@@ -122,8 +122,10 @@ class Cursor:
         if not text:
             return None
         stamp, _, ident = text.rpartition("_")
+        if not ident.isdigit() or len(ident) > 9:
+            return None
         try:
-            return cls(datetime.fromisoformat(stamp), int(ident))
+            return cls(datetime.fromisoformat(stamp).replace(tzinfo=None), int(ident))
         except ValueError:
             return None
 

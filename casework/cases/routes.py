@@ -129,8 +129,12 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
         related=service.related_cases(case, reader),
         actions=_action_forms(case, forms.get("action_overrides")),
         assign_form=assign_form if may_assign else None,
-        note_form=(forms.get("note_form") or NoteForm(formdata=None)) if may_change and reader.case_office else None,
-        message_form=(forms.get("message_form") or MessageForm(formdata=None)) if may_change else None,
+        note_form=(forms.get("note_form") or NoteForm(formdata=None, prefix="note"))
+        if may_change and reader.case_office
+        else None,
+        message_form=(forms.get("message_form") or MessageForm(formdata=None, prefix="message"))
+        if may_change
+        else None,
         error=error,
         trigger_label=_trigger_labeller(workflow),
     ), status
@@ -230,10 +234,9 @@ def assign(reference: str):
     form = AssignForm()
     assignee = None
     if form.assignee.data:
-        try:
-            assignee = db.session.get(User, int(form.assignee.data))
-        except ValueError:
-            assignee = None
+        text = form.assignee.data.strip()
+        if text.isdigit() and len(text) < 10:  # an id, not a number the database would choke on
+            assignee = db.session.get(User, int(text))
         if assignee is None:
             form.assignee.errors = ["Choose a member of the office that holds the case."]
     try:
@@ -263,9 +266,9 @@ def assign(reference: str):
     return redirect(url_for("cases.case_page", reference=case.reference))
 
 
-def _post_text(reference: str, form_class, call, form_key: str, done: str, anchor: str):
+def _post_text(reference: str, form_class, prefix: str, call, form_key: str, done: str, anchor: str):
     case = _load_for_change(reference)
-    form = form_class()
+    form = form_class(prefix=prefix)
     try:
         if not form.validate():
             raise service.CaseActionRefused("Please correct the highlighted fields.", "body")
@@ -291,6 +294,7 @@ def add_note(reference: str):
     return _post_text(
         reference,
         NoteForm,
+        "note",
         lambda case, form: service.add_note(case, current_user, form.body.data, form.visibility.data),
         "note_form",
         "Note added.",
@@ -304,6 +308,7 @@ def reply(reference: str):
     return _post_text(
         reference,
         MessageForm,
+        "message",
         lambda case, form: service.post_staff_message(case, current_user, form.body.data),
         "message_form",
         "Your reply is in the reporter's thread.",

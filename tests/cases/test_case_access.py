@@ -52,8 +52,8 @@ def post_for(role, case, user):
     return {
         f"/cases/{case.reference}/actions/{trigger}": data,
         f"/cases/{case.reference}/assign": {"assignee": user.id, "version": case.version},
-        f"/cases/{case.reference}/notes": {"body": "Called the reporter back.", "visibility": "office"},
-        f"/cases/{case.reference}/messages": {"body": "We have your report."},
+        f"/cases/{case.reference}/notes": {"note-body": "Called the reporter back.", "note-visibility": "office"},
+        f"/cases/{case.reference}/messages": {"message-body": "We have your report."},
     }
 
 

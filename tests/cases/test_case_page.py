@@ -177,8 +177,8 @@ def test_assignment_through_the_page_lists_only_members_of_the_owning_office(cli
 def test_notes_internal_to_an_office_are_hidden_from_other_offices(client, login_as, make_case, app, db):
     case = make_case("referred_conduct")
     login_as("conduct_officer")
-    client.post(url(case, "/notes"), data={"body": "Internal: prior file exists.", "visibility": "office"})
-    client.post(url(case, "/notes"), data={"body": "Shared: hearing next week.", "visibility": "shared"})
+    client.post(url(case, "/notes"), data={"note-body": "Internal: prior file exists.", "note-visibility": "office"})
+    client.post(url(case, "/notes"), data={"note-body": "Shared: hearing next week.", "note-visibility": "shared"})
     page = client.get(url(case)).get_data(as_text=True)
     assert "Internal: prior file exists." in page and "Shared: hearing next week." in page
     client.post("/logout")
@@ -191,7 +191,7 @@ def test_notes_internal_to_an_office_are_hidden_from_other_offices(client, login
 def test_an_empty_note_is_refused_next_to_its_field(client, login_as, make_case):
     case = make_case("triaged")
     login_as("investigator")
-    response = client.post(url(case, "/notes"), data={"body": "", "visibility": "office"})
+    response = client.post(url(case, "/notes"), data={"note-body": "", "note-visibility": "office"})
     assert response.status_code == 400 and "Write the note first." in response.get_data(as_text=True)
 
 
@@ -210,7 +210,7 @@ def test_staff_reply_appears_in_the_thread_and_reporter_messages_are_marked_read
     db.session.refresh(incoming)
     assert incoming.read_at is not None
 
-    response = client.post(url(case, "/messages"), data={"body": "Thank you, we received them."})
+    response = client.post(url(case, "/messages"), data={"message-body": "Thank you, we received them."})
     assert response.status_code == 302
     reply = db.session.scalar(select(Message).where(Message.case_id == case.id, Message.direction == "to_reporter"))
     assert reply.body == "Thank you, we received them."
@@ -260,3 +260,50 @@ def test_an_action_the_user_may_not_take_now_is_refused_and_changes_nothing(
     assert response.status_code == status and message in response.get_data(as_text=True)
     db.session.refresh(case)
     assert case.version == version and "case.transition" not in audit_actions(db, case)
+
+
+@pytest.mark.parametrize("assignee", ["abc", "-1", "9" * 30, "1.5", " "])
+def test_nonsense_assignee_values_get_a_clear_answer_not_a_server_error(client, login_as, make_case, assignee):
+    case = make_case("triaged")
+    login_as("intake")
+    response = client.post(url(case, "/assign"), data={"assignee": assignee, "version": case.version})
+    assert response.status_code == 400 and "office that holds the case" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("after", ["2026-01-01T00:00:00_" + "9" * 30, "x_1", "_", "2026-13-01T00:00:00_4"])
+def test_nonsense_queue_cursors_show_the_first_page(client, login_as, make_case, after):
+    case = make_case("received")
+    login_as("intake")
+    response = client.get("/cases/", query_string={"queue": "new", "after": after})
+    assert response.status_code == 200 and case.reference in response.get_data(as_text=True)
+
+
+def test_an_overlong_note_is_refused_and_kept(client, login_as, make_case):
+    case = make_case("triaged")
+    login_as("intake")
+    text = "x" * 20_001
+    response = client.post(url(case, "/notes"), data={"note-body": text, "note-visibility": "office"})
+    assert response.status_code == 400 and text in response.get_data(as_text=True)
+
+
+def test_a_form_without_a_version_is_treated_as_stale_not_as_a_change(client, login_as, make_case, db):
+    case = make_case("received")
+    login_as("intake")
+    response = client.post(url(case, "/actions/triage"), data=TRIAGE_FORM)
+    assert response.status_code == 409
+    db.session.refresh(case)
+    assert case.status == "received"
+
+
+def test_case_page_forms_carry_a_csrf_token_that_is_checked(app, client, login_as, make_case):
+    case = make_case("received")
+    login_as("intake")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        page = client.get(url(case)).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        data = {**TRIAGE_FORM, "triage-version": case.version}
+        assert client.post(url(case, "/actions/triage"), data=data).status_code == 400
+        assert client.post(url(case, "/actions/triage"), data={**data, "csrf_token": token}).status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False

@@ -134,7 +134,7 @@ def test_administrators_read_the_workflow_definition_and_its_diagram(client, log
     for text in (
         "Referred to Student Conduct",
         "Acknowledge referral",
-        "conduct officer",
+        "Conduct officer",
         "has_student_respondent",
         "60 business days (close)",
         "Closing summary",
