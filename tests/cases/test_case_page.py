@@ -307,3 +307,64 @@ def test_case_page_forms_carry_a_csrf_token_that_is_checked(app, client, login_a
         assert client.post(url(case, "/actions/triage"), data={**data, "csrf_token": token}).status_code == 302
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_a_case_walks_through_every_transition_from_the_page_with_timeline_and_audit(
+    client, login_as, make_case, make_user, db
+):
+    from casework.models import CaseEvent
+
+    case = make_case("received", student_respondent=True)
+    staff = {role: make_user(role) for role in ("intake", "investigator", "conduct_officer", "police_liaison")}
+    steps = [
+        ("intake", "triage", TRIAGE_FORM, "triaged"),
+        ("intake", "refer_conduct", {"refer_conduct-reason": "Student respondent."}, "referred_conduct"),
+        ("conduct_officer", "acknowledge", {}, "referred_conduct"),
+        ("conduct_officer", "return_to_triage", {"return_to_triage-reason": "Not ours."}, "triaged"),
+        ("intake", "refer_eoa", {"refer_eoa-reason": "EOA policy."}, "referred_eoa"),
+        ("investigator", "acknowledge", {}, "referred_eoa"),
+        ("investigator", "close", {"close-disposition": "resolved", "close-closing_summary": "Done."}, "closed"),
+        ("investigator", "reopen", {"reopen-reason": "New posts."}, "triaged"),
+        ("intake", "refer_umpd", {"refer_umpd-reason": "Threats."}, "referred_umpd"),
+        ("police_liaison", "acknowledge", {}, "referred_umpd"),
+        (
+            "police_liaison",
+            "close",
+            {"close-disposition": "referred_outside", "close-closing_summary": "Police."},
+            "closed",
+        ),
+    ]
+    current = None
+    for number, (role, trigger, data, state) in enumerate(steps, start=1):
+        if current != role:
+            client.post("/logout")
+            login_as(staff[role])
+            current = role
+        page = client.get(url(case)).get_data(as_text=True)
+        assert f"/actions/{trigger}" in page, (trigger, role)
+        response = client.post(
+            url(case, f"/actions/{trigger}"), data={**data, f"{trigger}-version": version_in(page, trigger)}
+        )
+        assert response.status_code == 302, (trigger, response.get_data(as_text=True)[:2000])
+        db.session.refresh(case)
+        assert case.status == state, trigger
+        assert len(events(db, case)) == number
+        assert audit_entries(db, case, "case.transition")[-1].details["trigger"] == trigger
+    assert [e.trigger for e in events(db, case)] == [step[1] for step in steps]
+    assert db.session.query(CaseEvent).filter_by(case_id=case.id, kind="transition").count() == len(steps)
+    assert (case.disposition, case.office) == ("referred_outside", "umpd")
+
+
+def test_an_urgent_report_is_escalated_from_the_page(client, login_as, make_case, db):
+    case = make_case("received", in_danger=True)
+    login_as("investigator")
+    page = client.get(url(case)).get_data(as_text=True)
+    response = client.post(
+        url(case, "/actions/escalate_umpd"),
+        data={"escalate_umpd-reason": "Threat tonight.", "escalate_umpd-version": version_in(page, "escalate_umpd")},
+    )
+    assert response.status_code == 302
+    db.session.refresh(case)
+    assert (case.status, case.office) == ("referred_umpd", "umpd")
+    # Now UMPD's case: the EOA investigator no longer sees it.
+    assert client.get(url(case)).status_code == 404
