@@ -32,6 +32,7 @@ class Queue:
 
 
 def open_cases() -> ColumnElement[bool]:
+    """Cases not closed."""
     return Case.status != CLOSED_STATE
 
 
@@ -49,6 +50,7 @@ def awaiting_acknowledgement_states() -> list[str]:
 
 
 def unread_messages_condition() -> ColumnElement[bool]:
+    """Cases with a reporter message no one in the offices has read."""
     return exists().where(Message.case_id == Case.id, Message.direction == "from_reporter", Message.read_at.is_(None))
 
 
@@ -91,10 +93,12 @@ def queues_for(user: User) -> list[Queue]:
 
 
 def default_queue(user: User) -> str:
+    """The queue a role starts from."""
     return {"intake": "new", "auditor": "all"}.get(user.role, "mine")
 
 
 def queue_condition(user: User, name: str, today: date) -> ColumnElement[bool]:
+    """The condition of one queue, to combine with the visibility clause and other filters."""
     return QUEUES[name].condition(user, today)
 
 

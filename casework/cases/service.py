@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,27 +23,8 @@ from casework.models import Case, CaseEvent, Message, Note, Party, Recusal, Refe
 from casework.vocabulary import CASE_ROLES, NOTE_VISIBILITIES
 from workflows import TransitionRefused, Workflow, WorkflowError
 
-__all__ = [
-    "ActionForbidden",
-    "CaseActionRefused",
-    "Related",
-    "StaleCase",
-    "TransitionRefused",
-    "add_note",
-    "assign",
-    "assignable_users",
-    "facts_for",
-    "last_change",
-    "local_today",
-    "mark_reporter_messages_read",
-    "post_staff_message",
-    "related_cases",
-    "timeline",
-    "transition",
-    "visible_notes",
-]
-
 CLOSED_STATE = "closed"
+VERSIONED_EVENT_KINDS = ("transition", "assignment")  # the events that change the case row (and its version)
 MAX_NOTE_LENGTH = 20_000
 MAX_MESSAGE_LENGTH = 10_000
 
@@ -229,10 +210,10 @@ def _label(workflow: Workflow, trigger: str) -> str:
 
 
 def last_change(case: Case) -> CaseEvent | None:
-    """The most recent timeline event of the case (who changed it last, and when)."""
+    """The most recent change of the case itself (a transition or an assignment): who, and when."""
     query = (
         select(CaseEvent)
-        .where(CaseEvent.case_id == case.id)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(VERSIONED_EVENT_KINDS))
         .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
         .limit(1)
     )
@@ -483,12 +464,3 @@ def related_cases(case: Case, reader: User) -> list[Related]:
         if ids:
             result.append(Related(party, len(ids), [c for i, c in visible.items() if i in ids]))
     return result
-
-
-def count_unread(case: Case) -> int:
-    """How many of the reporter's messages no one in the offices has read yet."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .where(Message.case_id == case.id, Message.direction == "from_reporter", Message.read_at.is_(None))
-    )
