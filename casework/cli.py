@@ -12,6 +12,8 @@ from casework.extensions import db
 def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(cases)
+    app.cli.add_command(workflow)
 
 
 @click.group(help="Manage staff accounts.")
@@ -73,3 +75,53 @@ def demo(count: int, if_empty: bool) -> None:
     click.echo("Demo accounts (demo passwords; never use the demo in production):")
     for role, email, password in iter_demo_accounts():
         click.echo(f"  {role:<16} {email:<36} {password}")
+
+
+@click.group(help="Case work: deadlines.")
+def cases() -> None:
+    pass
+
+
+@cases.command("overdue")
+def cases_overdue() -> None:
+    """Print every overdue case (reference, state, office, due date, days overdue) for a daily job."""
+    from casework.cases.queries import overdue_cases
+    from casework.cases.service import local_today
+    from casework.flows import workflow_for
+
+    today = local_today()
+    rows = overdue_cases(today)
+    if not rows:
+        click.echo(f"No overdue cases on {today.isoformat()}.")
+        return
+    click.echo(f"{'reference':<15} {'state':<28} {'office':<8} {'due':<10} days overdue")
+    for case in rows:
+        state = workflow_for(case).state_label(case.status)
+        days = (today - case.due_on).days
+        click.echo(f"{case.reference:<15} {state:<28} {case.office:<8} {case.due_on.isoformat():<10} {days:>12}")
+    click.echo(f"{len(rows):,} overdue case{'' if len(rows) == 1 else 's'} on {today.isoformat()}.")
+
+
+@click.group(help="Workflow definitions.")
+def workflow() -> None:
+    pass
+
+
+@workflow.command("graph")
+@click.option("--name", default=None, help="Workflow name (default: the default workflow).")
+@click.option("--version", "version", type=int, default=None, help="Version (default: the latest).")
+def workflow_graph(name: str | None, version: int | None) -> None:
+    """Print a workflow as a Mermaid state diagram (the README shows the default one)."""
+    from casework.flows import registry
+    from workflows import WorkflowError
+
+    try:
+        if name is None and version is None:
+            definition = registry().default()
+        elif version is None:
+            definition = registry().latest(name)
+        else:
+            definition = registry().get(name or registry().default().name, version)
+    except WorkflowError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(definition.mermaid(), nl=False)

@@ -1,0 +1,466 @@
+"""Case work: transitions (the one door for changing state), assignment, notes, the reporter thread.
+
+Plain functions taking models and an actor. They flush, never commit, and write the audit entry in
+the same transaction as the change (DESIGN.md rule 2). Reads for queues live in ``queries.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from casework import access, audit, flows
+from casework.extensions import db
+from casework.models import Case, CaseEvent, Message, Note, Party, Recusal, Referral, User, utcnow
+from casework.vocabulary import CASE_ROLES, NOTE_VISIBILITIES
+from workflows import TransitionRefused, Workflow, WorkflowError
+
+CLOSED_STATE = "closed"
+VERSIONED_EVENT_KINDS = ("transition", "assignment")  # the events that change the case row (and its version)
+MAX_NOTE_LENGTH = 20_000
+MAX_MESSAGE_LENGTH = 10_000
+
+
+class StaleCase(Exception):
+    """The case changed since the user loaded it (another user was first)."""
+
+    def __init__(self, case_id: int, expected_version: int | None) -> None:
+        super().__init__("The case was changed by someone else after you loaded it.")
+        self.case_id = case_id
+        self.expected_version = expected_version
+
+
+class ActionForbidden(TransitionRefused):
+    """The actor may not take this action on this case at all (role, office or access)."""
+
+
+class CaseActionRefused(Exception):
+    """An assignment, note or message that cannot be made; ``field`` names the form field concerned."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def local_today() -> date:
+    """Today in the configured time zone: deadlines are calendar dates where the offices are."""
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def facts_for(case: Case) -> dict[str, Any]:
+    """The facts the workflow's guards read, built from the case."""
+    return {
+        "urgent": bool(case.urgent or case.in_danger),
+        "risk_level": case.risk_level,
+        "respondent_affiliations": [p.affiliation or "unknown" for p in case.parties if p.kind == "respondent"],
+        "acknowledged": case.acknowledged_at is not None,
+    }
+
+
+def _lock_for_change(case: Case) -> None:
+    """Re-read the case row under a lock on PostgreSQL, so a concurrent change is seen, not overwritten.
+
+    Called before anything else in the transaction takes a lock (the audit append lock in
+    particular): taking them in a different order in two requests would deadlock.
+    SQLite needs nothing here: every write transaction begins IMMEDIATE and holds the database.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.refresh(case, with_for_update=True)
+
+
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is None or case.version != expected_version:
+        raise StaleCase(case.id, expected_version)
+
+
+def _flush_or_stale(case: Case, expected_version: int | None) -> None:
+    """Flush; the ORM's version check (``UPDATE … WHERE version = …``) turns a lost race into StaleCase."""
+    case_id = case.id  # read before the flush: after a failed flush the session answers nothing
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleCase(case_id, expected_version) from None
+
+
+def _require_worker(case: Case, actor: User, what: str) -> None:
+    if not access.may_change(actor) or not access.can_see(actor, case):
+        raise CaseActionRefused(f"Your role may not {what} on this case.")
+
+
+def _current_referral(case: Case) -> Referral | None:
+    """The open referral to the office that holds the case now."""
+    open_referrals = [r for r in case.referrals if r.office == case.office and r.returned_at is None]
+    return open_referrals[-1] if open_referrals else None
+
+
+def transition(
+    case: Case,
+    trigger: str,
+    actor: User,
+    data: Mapping[str, Any] | None,
+    expected_version: int | None,
+) -> CaseEvent:
+    """Fire ``trigger`` on the case for ``actor``: state, office, referral, deadline, timeline and audit."""
+    _lock_for_change(case)
+    workflow = flows.workflow_for(case)
+    if not access.may_change(actor) or not access.can_see(actor, case):
+        raise ActionForbidden(f"Your role may not use “{_label(workflow, trigger)}” on this case.")
+    _check_version(case, expected_version)
+    spec = workflow.spec_for(case.status, trigger) if trigger in workflow.triggers else None
+    if spec is not None and actor.role not in spec.roles:
+        raise ActionForbidden(f"Your role may not use “{spec.label}” on this case.")
+    fired = workflow.fire(case.status, trigger, actor.role, facts_for(case), data)
+
+    # One UPDATE of the case row: a lazy load in between must not autoflush half the change (each
+    # flush bumps the version) nor meet a lost race outside _flush_or_stale.
+    with db.session.no_autoflush:
+        now = utcnow()
+        spec, cleaned = fired.spec, fired.data
+        source = case.status
+        case.status = fired.dest
+        event_data: dict[str, Any] = {f.name: cleaned[f.name] for f in spec.fields if f.kind == "choice"}
+        audit_details: dict[str, Any] = {
+            "trigger": trigger,
+            "from": source,
+            "to": fired.dest,
+            "fields": [f.name for f in spec.fields if cleaned.get(f.name)],
+        }
+        reason = "\n\n".join(cleaned[f.name] for f in spec.fields if f.kind != "choice" and cleaned.get(f.name)) or None
+
+        if fired.sets_office is not None:
+            if fired.sets_office != case.office:
+                event_data["office"] = audit_details["office"] = fired.sets_office
+            case.office = fired.sets_office
+            if case.assignee is not None and case.assignee.case_office != case.office:
+                case.assignee_id = None
+                case.assignee = None
+                audit_details["assignee_cleared"] = True
+            case.referrals.append(
+                Referral(
+                    office=fired.sets_office,
+                    reason=cleaned.get("reason") or spec.label,
+                    referred_by_id=actor.id,
+                    referred_at=now,
+                )
+            )
+            case.acknowledged_at = None
+        if trigger == "acknowledge":
+            case.acknowledged_at = now
+            referral = _current_referral(case)
+            if referral is not None:
+                referral.acknowledged_at = now
+                referral.acknowledged_by_id = actor.id
+        if trigger == "return_to_triage":
+            referral = _current_referral(case)
+            if referral is not None:
+                referral.returned_at = now
+            case.acknowledged_at = None
+        if "risk_level" in cleaned and cleaned["risk_level"]:
+            case.risk_level = cleaned["risk_level"]
+        if fired.dest == CLOSED_STATE and source != CLOSED_STATE:
+            case.disposition = cleaned.get("disposition") or None
+            case.closing_summary = cleaned.get("closing_summary") or None
+            case.closed_at = now
+        elif source == CLOSED_STATE and fired.dest != CLOSED_STATE:
+            case.disposition = None
+            case.closing_summary = None
+            case.closed_at = None
+            case.acknowledged_at = None
+        if fired.deadline_changed:
+            if fired.deadline is None:
+                case.due_on, case.deadline_label = None, None
+            else:
+                case.due_on = fired.deadline.due(local_today())
+                case.deadline_label = fired.deadline.label
+            event_data["due_on"] = case.due_on.isoformat() if case.due_on else None
+
+        event = CaseEvent(
+            kind="transition",
+            trigger=trigger,
+            from_state=source,
+            to_state=fired.dest,
+            actor_kind="user",
+            actor_id=actor.id,
+            reason=reason,
+            data=event_data,
+            created_at=now,
+        )
+        case.events.append(event)
+    _flush_or_stale(case, expected_version)
+    audit.record(
+        "case.transition", actor, case_id=case.id, object_type="case", object_id=case.id, details=audit_details
+    )
+    return event
+
+
+def _label(workflow: Workflow, trigger: str) -> str:
+    try:
+        return workflow.transition_label(trigger)
+    except WorkflowError:  # an unknown trigger: the engine words the refusal
+        return trigger
+
+
+def last_change(case: Case) -> CaseEvent | None:
+    """The most recent change of the case itself (a transition or an assignment): who, and when."""
+    query = (
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(VERSIONED_EVENT_KINDS))
+        .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
+        .limit(1)
+    )
+    return db.session.execute(query).scalar_one_or_none()
+
+
+# -- assignment ------------------------------------------------------------------------------
+
+
+def assignable_users(case: Case) -> list[User]:
+    """Active case workers of the office that holds the case, not recused from it."""
+    recused = exists().where(Recusal.case_id == case.id, Recusal.user_id == User.id)
+    query = (
+        select(User)
+        .where(User.active.is_(True), User.role.in_(CASE_ROLES), ~recused)
+        .order_by(User.display_name, User.id)
+    )
+    return [u for u in db.session.scalars(query) if u.case_office == case.office]
+
+
+def may_assign(actor: User, case: Case) -> bool:
+    """Intake assigns any case; other case workers assign the cases of their own office."""
+    return access.may_change(actor) and (actor.role == "intake" or actor.case_office == case.office)
+
+
+def assign(case: Case, assignee: User | None, actor: User, expected_version: int | None) -> CaseEvent:
+    """Assign the case to a member of its owning office (or unassign it); timeline and audit."""
+    _lock_for_change(case)
+    if not may_assign(actor, case) or not access.can_see(actor, case):
+        raise CaseActionRefused("Your role may not assign this case.")
+    _check_version(case, expected_version)
+    if assignee is not None and assignee not in assignable_users(case):
+        raise CaseActionRefused("Choose an active member of the office that holds the case.", "assignee")
+    previous = case.assignee_id
+    new = assignee.id if assignee is not None else None
+    if previous == new:
+        raise CaseActionRefused("The case is already assigned that way.", "assignee")
+    with db.session.no_autoflush:
+        case.assignee_id = new
+        case.assignee = assignee
+        event = CaseEvent(
+            kind="assignment",
+            actor_kind="user",
+            actor_id=actor.id,
+            data={"assignee_id": new, "previous_assignee_id": previous},
+            created_at=utcnow(),
+        )
+        case.events.append(event)
+    _flush_or_stale(case, expected_version)
+    audit.record(
+        "case.assign",
+        actor,
+        case_id=case.id,
+        object_type="case",
+        object_id=case.id,
+        details={"assignee_id": new, "previous_assignee_id": previous},
+    )
+    return event
+
+
+# -- notes -----------------------------------------------------------------------------------
+
+
+def add_note(case: Case, actor: User, body: str, visibility: str) -> Note:
+    """A note internal to the author's office, or shared with every office that holds the case."""
+    _require_worker(case, actor, "add notes")
+    office = actor.case_office
+    if office is None:
+        raise CaseActionRefused("Only staff of an office can write notes.")
+    if visibility not in NOTE_VISIBILITIES:
+        raise CaseActionRefused("Choose who may read the note.", "visibility")
+    body = (body or "").strip()
+    if not body:
+        raise CaseActionRefused("Write the note first.", "body")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise CaseActionRefused(f"Please keep a note under {MAX_NOTE_LENGTH:,} characters.", "body")
+    now = utcnow()
+    note = Note(case_id=case.id, author_id=actor.id, office=office, visibility=visibility, body=body, created_at=now)
+    db.session.add(note)
+    db.session.flush()
+    db.session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind="note",
+            actor_kind="user",
+            actor_id=actor.id,
+            data={"note_id": note.id, "visibility": visibility, "office": office},
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    audit.record(
+        "note.add",
+        actor,
+        case_id=case.id,
+        object_type="note",
+        object_id=note.id,
+        details={"visibility": visibility, "office": office},
+    )
+    return note
+
+
+def _note_visible_clause(reader: User):
+    clauses = [Note.visibility == "shared"]
+    if reader.case_office is not None:
+        clauses.append(Note.office == reader.case_office)
+    return or_(*clauses)
+
+
+def visible_notes(case: Case, reader: User) -> list[Note]:
+    """Shared notes and the reader's own office's internal notes, oldest first."""
+    query = (
+        select(Note)
+        .where(Note.case_id == case.id, _note_visible_clause(reader))
+        .options(selectinload(Note.author))
+        .order_by(Note.created_at, Note.id)
+    )
+    return list(db.session.scalars(query))
+
+
+@dataclass
+class TimelineEntry:
+    event: CaseEvent
+    note: Note | None = None
+
+
+def timeline(case: Case, reader: User) -> list[TimelineEntry]:
+    """Every transition, assignment, note and message event, oldest first; unreadable notes left out."""
+    notes = {n.id: n for n in visible_notes(case, reader)}
+    query = (
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id)
+        .options(selectinload(CaseEvent.actor))
+        .order_by(CaseEvent.created_at, CaseEvent.id)
+    )
+    entries = []
+    for event in db.session.scalars(query):
+        if event.kind == "note":
+            note = notes.get((event.data or {}).get("note_id"))
+            if note is None:
+                continue
+            entries.append(TimelineEntry(event, note))
+        else:
+            entries.append(TimelineEntry(event))
+    return entries
+
+
+# -- the reporter thread ---------------------------------------------------------------------
+
+
+def post_staff_message(case: Case, actor: User, body: str) -> Message:
+    """A reply to the reporter in the follow-up portal thread; audited without its text."""
+    _require_worker(case, actor, "write to the reporter")
+    body = (body or "").strip()
+    if not body:
+        raise CaseActionRefused("Write the message first.", "body")
+    if len(body) > MAX_MESSAGE_LENGTH:
+        raise CaseActionRefused(f"Please keep a message under {MAX_MESSAGE_LENGTH:,} characters.", "body")
+    now = utcnow()
+    message = Message(case_id=case.id, direction="to_reporter", author_id=actor.id, body=body, created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    db.session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind="message",
+            actor_kind="user",
+            actor_id=actor.id,
+            data={"message_id": message.id, "direction": "to_reporter"},
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    audit.record("message.to_reporter", actor, case_id=case.id, object_type="message", object_id=message.id)
+    return message
+
+
+def mark_reporter_messages_read(case: Case, reader: User) -> int:
+    """Mark the reporter's unread messages read when a case worker opens the thread; returns how many."""
+    if not access.may_change(reader):
+        return 0  # an auditor's look is not the office reading its mail
+    unread = [m for m in case.messages if m.direction == "from_reporter" and m.read_at is None]
+    if not unread:
+        return 0
+    now = utcnow()
+    for message in unread:
+        message.read_at = now
+    db.session.flush()
+    audit.record(
+        "message.read",
+        reader,
+        case_id=case.id,
+        object_type="case",
+        object_id=case.id,
+        details={"message_ids": [m.id for m in unread]},
+    )
+    return len(unread)
+
+
+# -- related cases ---------------------------------------------------------------------------
+
+
+@dataclass
+class Related:
+    """Other cases in which a respondent's account (normalised handle on a platform) appears."""
+
+    party: Party
+    count: int
+    visible: list[Case] = field(default_factory=list)
+
+    @property
+    def hidden_count(self) -> int:
+        return self.count - len(self.visible)
+
+
+def _same_platform(platform: str | None):
+    return Party.platform == platform if platform else Party.platform.is_(None)
+
+
+def related_cases(case: Case, reader: User) -> list[Related]:
+    """Per respondent account: how many other cases name it (recused ones not counted), and the visible ones."""
+    respondents = [p for p in case.parties if p.kind == "respondent" and p.handle_normalized]
+    if not respondents:
+        return []
+    keys = {(p.handle_normalized, p.platform) for p in respondents}
+    match = or_(*(and_(Party.handle_normalized == handle, _same_platform(platform)) for handle, platform in keys))
+    not_recused = ~exists().where(Recusal.case_id == Party.case_id, Recusal.user_id == reader.id)
+    rows = db.session.execute(
+        select(Party.handle_normalized, Party.platform, Party.case_id)
+        .where(match, Party.kind == "respondent", Party.case_id != case.id, not_recused)
+        .distinct()
+    ).all()
+    by_key: dict[tuple[str, str | None], set[int]] = {}
+    for handle, platform, case_id in rows:
+        by_key.setdefault((handle, platform), set()).add(case_id)
+    all_ids = set().union(*by_key.values()) if by_key else set()
+    visible: dict[int, Case] = {}
+    if all_ids:
+        query = access.visible_cases(reader).where(Case.id.in_(all_ids)).order_by(Case.created_at.desc(), Case.id)
+        visible = {c.id: c for c in db.session.scalars(query)}
+    result, seen = [], set()
+    for party in respondents:
+        key = (party.handle_normalized, party.platform)
+        if key in seen:
+            continue
+        seen.add(key)
+        ids = by_key.get(key, set())
+        if ids:
+            result.append(Related(party, len(ids), [c for i, c in visible.items() if i in ids]))
+    return result

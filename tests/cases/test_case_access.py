@@ -1,0 +1,118 @@
+"""Access to the case-work routes for every role: allowed, forbidden (403), or not found (404) for invisible cases.
+
+tests/access/ does not exist on this branch; the lead folds these routes into the access matrix.
+"""
+
+import pytest
+
+from tests.factories import RecusalFactory
+
+ROLES = ("admin", "intake", "investigator", "conduct_officer", "police_liaison", "auditor")
+WORKERS = ("intake", "investigator", "conduct_officer", "police_liaison")
+
+# A case each role can see, and the transition it may fire there.
+OWN = {
+    "admin": ("received", None),
+    "auditor": ("received", None),
+    "intake": ("received", "triage"),
+    "investigator": ("received", "triage"),
+    "conduct_officer": ("referred_conduct", "acknowledge"),
+    "police_liaison": ("referred_umpd", "acknowledge"),
+}
+TRIAGE = {"triage-risk_level": "low", "triage-jurisdiction_note": "Within EOA remit."}
+
+
+@pytest.fixture
+def own_case(make_case):
+    return lambda role: make_case(OWN[role][0])
+
+
+@pytest.fixture
+def other_case(make_case):
+    """A case the user may not see: restricted, another office's, or one they are recused from."""
+
+    def make(role, user):
+        if role == "intake":
+            return make_case("received", restricted=True)
+        if role == "investigator":
+            return make_case("referred_conduct")
+        if role in ("conduct_officer", "police_liaison"):
+            return make_case("received")
+        case = make_case("received")
+        RecusalFactory(case_id=case.id, user_id=user.id)
+        return case
+
+    return make
+
+
+def post_for(role, case, user):
+    """Every POST route with data that would succeed for a user allowed to use it."""
+    trigger = OWN[role][1] or "triage"
+    data = {f"{trigger}-version": case.version, **(TRIAGE if trigger == "triage" else {})}
+    return {
+        f"/cases/{case.reference}/actions/{trigger}": data,
+        f"/cases/{case.reference}/assign": {"assignee": user.id, "version": case.version},
+        f"/cases/{case.reference}/notes": {"note-body": "Called the reporter back.", "note-visibility": "office"},
+        f"/cases/{case.reference}/messages": {"message-body": "We have your report."},
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_queue_page(client, login_as, role):
+    login_as(role)
+    assert client.get("/cases/").status_code == (403 if role == "admin" else 200)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_workflow_page(client, login_as, role):
+    login_as(role)
+    assert client.get("/cases/workflows").status_code == (200 if role == "admin" else 403)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_case_page_of_a_visible_case(client, login_as, own_case, role):
+    case = own_case(role)
+    login_as(role)
+    assert client.get(f"/cases/{case.reference}").status_code == (403 if role == "admin" else 200)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_case_page_of_an_invisible_case_is_not_found(client, login_as, other_case, role):
+    user = login_as(role)
+    case = other_case(role, user)
+    response = client.get(f"/cases/{case.reference}")
+    assert response.status_code == 404 and case.reference not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_changes_to_a_visible_case(client, login_as, own_case, role, db):
+    case = own_case(role)
+    user = login_as(role)
+    for path, data in post_for(role, case, user).items():
+        db.session.refresh(case)
+        if path.endswith("/assign") or "/actions/" in path:
+            data = {k: (case.version if k.endswith("version") else v) for k, v in data.items()}
+        status = client.post(path, data=data).status_code
+        assert status == (302 if role in WORKERS else 403), (path, status)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_changes_to_an_invisible_case(client, login_as, other_case, role):
+    user = login_as(role)
+    case = other_case(role, user)
+    for path, data in post_for(role, case, user).items():
+        status = client.post(path, data=data).status_code
+        assert status == (404 if role in WORKERS else 403), (path, status)
+
+
+@pytest.mark.parametrize("path", ["/cases/", "/cases/workflows", "/cases/OH-2026-00001"])
+def test_signed_out_visitors_are_sent_to_sign_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_signed_out_posts_change_nothing(client, make_case):
+    case = make_case("received")
+    response = client.post(f"/cases/{case.reference}/actions/triage", data={**TRIAGE, "triage-version": 1})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert case.status == "received"
