@@ -128,6 +128,7 @@ class TransitionSpec:
     fields: tuple[FieldSpec, ...] = ()
     guards: tuple[str, ...] = ()
     sets_office: str | None = None
+    refers: bool = False  # entering ``dest`` is a referral to ``sets_office``
     deadline: Deadline | None = None
     style: str | None = None
 
@@ -439,6 +440,7 @@ _TRANSITION_KEYS = {
     "fields",
     "guards",
     "sets_office",
+    "refers",
     "deadline",
     "deadline_label",
     "style",
@@ -651,6 +653,11 @@ class _Loader:
             raise self.fail(
                 where, f"unknown office {office!r} in 'sets_office' (known: eoa, conduct, umpd)", line
             )
+        refers = table.get("refers", False)
+        if not isinstance(refers, bool):
+            raise self.fail(where, "'refers' must be true or false", line)
+        if refers and office is None:
+            raise self.fail(where, "'refers' needs 'sets_office': the office the case is referred to", line)
         style = table.get("style")
         if style is not None and style not in STYLES:
             raise self.fail(where, f"unknown style {style!r} (known: {', '.join(sorted(STYLES))})", line)
@@ -668,6 +675,7 @@ class _Loader:
                 fields=fields,
                 guards=tuple(guards),
                 sets_office=office,
+                refers=refers,
                 deadline=deadline,
                 style=style,
             )

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -96,9 +96,9 @@ def _require_worker(case: Case, actor: User, what: str) -> None:
         raise CaseActionRefused(f"Your role may not {what} on this case.")
 
 
-def _current_referral(case: Case) -> Referral | None:
-    """The open referral to the office that holds the case now."""
-    open_referrals = [r for r in case.referrals if r.office == case.office and r.returned_at is None]
+def _current_referral(case: Case, office: str) -> Referral | None:
+    """The open referral to `office` (the office that held the case before this change)."""
+    open_referrals = [r for r in case.referrals if r.office == office and r.returned_at is None]
     return open_referrals[-1] if open_referrals else None
 
 
@@ -125,7 +125,7 @@ def transition(
     with db.session.no_autoflush:
         now = utcnow()
         spec, cleaned = fired.spec, fired.data
-        source = case.status
+        source, holding_office = case.status, case.office
         case.status = fired.dest
         event_data: dict[str, Any] = {f.name: cleaned[f.name] for f in spec.fields if f.kind == "choice"}
         audit_details: dict[str, Any] = {
@@ -144,6 +144,7 @@ def transition(
                 case.assignee_id = None
                 case.assignee = None
                 audit_details["assignee_cleared"] = True
+        if spec.refers:
             case.referrals.append(
                 Referral(
                     office=fired.sets_office,
@@ -155,12 +156,12 @@ def transition(
             case.acknowledged_at = None
         if trigger == "acknowledge":
             case.acknowledged_at = now
-            referral = _current_referral(case)
+            referral = _current_referral(case, holding_office)
             if referral is not None:
                 referral.acknowledged_at = now
                 referral.acknowledged_by_id = actor.id
         if trigger == "return_to_triage":
-            referral = _current_referral(case)
+            referral = _current_referral(case, holding_office)
             if referral is not None:
                 referral.returned_at = now
             case.acknowledged_at = None
@@ -317,6 +318,8 @@ def add_note(case: Case, actor: User, body: str, visibility: str) -> Note:
 
 
 def _note_visible_clause(reader: User):
+    if reader.role == "auditor":
+        return true()  # auditors read every case's whole record
     clauses = [Note.visibility == "shared"]
     if reader.case_office is not None:
         clauses.append(Note.office == reader.case_office)
@@ -324,7 +327,7 @@ def _note_visible_clause(reader: User):
 
 
 def visible_notes(case: Case, reader: User) -> list[Note]:
-    """Shared notes and the reader's own office's internal notes, oldest first."""
+    """Shared notes and the reader's own office's internal notes (auditors: all), oldest first."""
     query = (
         select(Note)
         .where(Note.case_id == case.id, _note_visible_clause(reader))

@@ -147,6 +147,23 @@ def test_return_to_triage_closes_the_referral_and_clears_the_acknowledgement(db,
     assert case.deadline_label == "refer or close"
 
 
+def test_a_returned_case_goes_back_to_eoa_and_stays_visible_to_the_office_that_returned_it(db, make_case, make_user):
+    case = make_case("referred_conduct")
+    officer = make_user("conduct_officer")
+
+    fire(case, "return_to_triage", officer, {"reason": "Not a student matter after all."})
+
+    assert case.office == "eoa"
+    assert [r.office for r in case.referrals] == ["conduct"]
+    assert access.can_see(officer, case)
+
+
+def test_reopening_a_case_closed_by_conduct_returns_it_to_eoa_triage(db, make_case, make_user):
+    case = make_case("closed", office="conduct")
+    fire(case, "reopen", make_user("intake"), {"reason": "The reporter sent new messages."})
+    assert case.status == "triaged" and case.office == "eoa"
+
+
 def test_closing_records_disposition_and_reopening_clears_it(db, make_case, make_user):
     case = make_case("triaged")
     investigator = make_user("investigator")
