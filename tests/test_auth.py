@@ -123,7 +123,7 @@ def test_old_session_cookie_stops_working_after_logout(app, client, login_as, db
 
 
 def test_logout_ends_sessions_on_every_device(app, client, make_user, db):
-    user = make_user("auditor")
+    user = make_user("investigator")
     laptop, phone = app.test_client(), app.test_client()
     for device in (laptop, phone):
         assert _login(device, user.email).status_code == 302
