@@ -139,7 +139,7 @@ def test_no_template_has_inline_script_style_or_event_handlers():
     offenders = [
         f"{path.relative_to(TEMPLATES)}:{number}: {line.strip()}"
         for path in sorted(TEMPLATES.rglob("*.html"))
-        if not path.relative_to(TEMPLATES).parts[0] == "pdf"  # PDFs are rendered by WeasyPrint, not a browser
+        if path.relative_to(TEMPLATES).parts[0] != "pdf"  # PDFs are rendered by WeasyPrint, not a browser
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if INLINE.search(line)
     ]

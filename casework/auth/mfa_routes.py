@@ -82,9 +82,7 @@ def two_factor():
         context["remaining"] = mfa.remaining_recovery_codes(user)
     elif user.totp_secret:
         uri = mfa.provisioning_uri(user)
-        context.update(
-            form=CodeForm(), secret=mfa.grouped_secret(user.totp_secret), uri=uri, qr=mfa.qr_data_uri(uri)
-        )
+        context.update(form=CodeForm(), secret=mfa.grouped_secret(user.totp_secret), uri=uri, qr=mfa.qr_data_uri(uri))
     return render_template("auth/two_factor.html", **context)
 
 

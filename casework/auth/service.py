@@ -78,9 +78,7 @@ def authenticate(email: str, password: str) -> SignIn:
         next_step = "enrol"
     if next_step:
         # Failures are not forgiven yet: a wrong code after a right password still counts towards the lock.
-        audit.record(
-            "auth.password_verified", user, object_type="user", object_id=user.id, details={"next": next_step}
-        )
+        audit.record("auth.password_verified", user, object_type="user", object_id=user.id, details={"next": next_step})
         db.session.flush()
         return SignIn(user, next_step=next_step)
     complete_sign_in(user)
