@@ -55,9 +55,9 @@ def test_archived_version_stays_loadable_next_to_the_current_one(tmp_path):
     assert registry.latest("online_harassment").version == 2
     assert registry.default().version == 2
     old = registry.get("online_harassment", 1)
-    assert old.fire("received", "triage", "intake", {}, {"risk_level": "low", "jurisdiction_note": "x"}).dest == (
-        "triaged"
-    )
+    assert old.fire(
+        "received", "triage", "intake", {}, {"risk_level": "low", "jurisdiction_note": "x"}
+    ).dest == ("triaged")
 
 
 def test_same_name_and_version_twice_is_an_error_naming_both_files(tmp_path):

@@ -128,7 +128,9 @@ def test_escalation_to_umpd_before_triage_only_when_urgent():
     with pytest.raises(TransitionRefused, match="Only an urgent case"):
         WORKFLOW.fire("received", "escalate_umpd", "intake", {"urgent": False}, VALID_DATA["escalate_umpd"])
     assert [s.trigger for s in WORKFLOW.available("received", "intake", {"urgent": False})] == ["triage"]
-    fired = WORKFLOW.fire("received", "escalate_umpd", "intake", {"urgent": True}, VALID_DATA["escalate_umpd"])
+    fired = WORKFLOW.fire(
+        "received", "escalate_umpd", "intake", {"urgent": True}, VALID_DATA["escalate_umpd"]
+    )
     assert (fired.dest, fired.sets_office) == ("referred_umpd", "umpd")
 
 
@@ -200,10 +202,14 @@ def test_text_longer_than_two_thousand_characters_is_refused_with_the_limit():
 
 def test_longtext_accepts_twenty_thousand_characters_but_not_more():
     summary = "y" * 20_000
-    fired = WORKFLOW.fire("triaged", "close", "intake", {}, {"disposition": "resolved", "closing_summary": summary})
+    fired = WORKFLOW.fire(
+        "triaged", "close", "intake", {}, {"disposition": "resolved", "closing_summary": summary}
+    )
     assert fired.data["closing_summary"] == summary
     with pytest.raises(TransitionRefused):
-        WORKFLOW.check("triaged", "close", "intake", {}, {"disposition": "resolved", "closing_summary": summary + "y"})
+        WORKFLOW.check(
+            "triaged", "close", "intake", {}, {"disposition": "resolved", "closing_summary": summary + "y"}
+        )
 
 
 def test_values_are_stripped_and_unknown_keys_dropped():

@@ -72,7 +72,9 @@ CASES = [
     ),
     (
         "roles_by_source_naming_a_state_not_in_sources",
-        mutate('referred_umpd = ["police_liaison"]\n\n[[transitions]]', 'closed = ["intake"]\n\n[[transitions]]'),
+        mutate(
+            'referred_umpd = ["police_liaison"]\n\n[[transitions]]', 'closed = ["intake"]\n\n[[transitions]]'
+        ),
         ["transition 'acknowledge'", "'roles_by_source' names 'closed'"],
         ('trigger = "acknowledge"', 0),
     ),
@@ -96,7 +98,9 @@ CASES = [
     ),
     (
         "choice_field_without_choices",
-        mutate('choices = [["low", "Low"], ["medium", "Medium"], ["high", "High"], ["urgent", "Urgent"]]\n', ""),
+        mutate(
+            'choices = [["low", "Low"], ["medium", "Medium"], ["high", "High"], ["urgent", "Urgent"]]\n', ""
+        ),
         ["transition 'triage', field 'risk_level'", "needs 'choices'"],
         ('trigger = "triage"', 0),
     ),
