@@ -6,6 +6,7 @@ template with a `style=` attribute or an inline `<script>` breaks in the browser
 """
 
 from flask import Flask, Response, request
+from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -62,8 +63,24 @@ def security_headers(response: Response, *, hsts: bool) -> Response:
     return response
 
 
+# The largest id the database stores (a PostgreSQL INTEGER). A larger number in a URL is a 404, not a 500.
+MAX_DATABASE_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` limited to the range of a database id."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_DATABASE_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_security(app: Flask) -> None:
-    """Attach the security headers to every response of `app`."""
+    """Attach the security headers to every response of `app`; bound `<int:>` URL parts to database ids.
+
+    Call it before the blueprints are registered (the converter applies to rules added afterwards).
+    """
+    app.url_map.converters["int"] = DatabaseIdConverter
     hsts = bool(app.config.get("SECURITY_HSTS"))
 
     @app.after_request
