@@ -149,9 +149,7 @@ def axe_script() -> Path:
         npm = shutil.which("npm")
         if npm is None:
             unavailable("npm is needed to install axe-core for the accessibility checks")
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=VENDOR, check=True, timeout=300
-        )
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=VENDOR, check=True, timeout=300)
     return AXE
 
 
