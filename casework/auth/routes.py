@@ -23,7 +23,16 @@ SIGN_IN_FAILED = (
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """A local path to go to after signing in; anything else (another site, a scheme) means home."""
+    # Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" would leave the site.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("reports.home")
 
