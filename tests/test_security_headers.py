@@ -168,3 +168,26 @@ def test_rendered_public_and_error_pages_have_no_inline_script_or_style(client):
         response = client.get(url)
         assert response.status_code == status
         assert not INLINE.search(response.get_data(as_text=True)), url
+
+
+def test_sign_in_steps_and_confirmation_pages_have_no_inline_script_or_style(client, make_user, login_as):
+    from tests.conftest import TEST_PASSWORD
+    from tests.factories import enrol_second_factor
+
+    pages = []
+    admin = make_user("admin")
+    client.post("/login", data={"email": admin.email, "password": TEST_PASSWORD})
+    pages.append(client.get("/account/two-factor"))  # enrolment: the key, the otpauth link and the QR code
+    assert b"otpauth://" in pages[-1].data
+    client.post("/logout")
+    enrolled = enrol_second_factor(make_user("intake"))
+    client.post("/login", data={"email": enrolled.email, "password": TEST_PASSWORD})
+    pages.append(client.get("/login/code"))
+    login_as("investigator")
+    with client.session_transaction() as session:
+        session["reauth_at"] = 0
+    pages.append(client.get("/account/confirm?next=/"))
+    pages.append(client.post("/account/two-factor/start"))
+    for response in pages:
+        assert response.status_code in (200, 302)
+        assert not INLINE.search(response.get_data(as_text=True)), response.request.path
