@@ -146,12 +146,13 @@ def test_notifications_are_off_by_default(app, runner, db):
 
 def test_an_unreachable_mail_server_never_breaks_the_change(app, db, caplog):
     factories.UserFactory(role="intake")
+    saved = {key: app.config[key] for key in ("NOTIFY", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY")}
     app.config.update(NOTIFY=True, SMTP_HOST="127.0.0.1", SMTP_PORT=1, SMTP_SECURITY="none")
     try:
         case = _robins_case()
         notify.notify_new_report(case)
         _db.session.commit()
     finally:
-        app.config.update(NOTIFY=False, SMTP_HOST="localhost", SMTP_PORT=587, SMTP_SECURITY="starttls")
+        app.config.update(saved)
     assert "could not send 1 message(s)" in caplog.text
     assert "casework.example.edu" not in caplog.text

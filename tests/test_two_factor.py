@@ -165,24 +165,28 @@ def test_optional_roles_sign_in_with_a_password_and_may_turn_two_step_on(client,
     assert _password(client, user).headers["Location"] == "/login/code"
 
 
-def test_the_required_roles_are_configurable(app, client, make_user):
-    user = make_user("intake")
+@pytest.fixture
+def intake_needs_two_factor(app):
+    saved = app.config["MFA_REQUIRED_ROLES"]
     app.config["MFA_REQUIRED_ROLES"] = ("admin", "auditor", "intake")
-    try:
-        response = _password(client, user)
-    finally:
-        app.config["MFA_REQUIRED_ROLES"] = ("admin", "auditor")
+    yield
+    app.config["MFA_REQUIRED_ROLES"] = saved
+
+
+def test_the_required_roles_are_configurable(client, make_user, intake_needs_two_factor):
+    response = _password(client, make_user("intake"))
     assert response.headers["Location"] == "/account/two-factor"
 
 
 def test_a_signed_in_user_whose_role_now_requires_it_is_sent_to_set_it_up(app, client, login_as):
     login_as("intake")
+    saved = app.config["MFA_REQUIRED_ROLES"]
     app.config["MFA_REQUIRED_ROLES"] = ("admin", "auditor", "intake")
     try:
         home = client.get("/")
         setup = client.get("/account/two-factor")
     finally:
-        app.config["MFA_REQUIRED_ROLES"] = ("admin", "auditor")
+        app.config["MFA_REQUIRED_ROLES"] = saved
     assert home.status_code == 302 and home.headers["Location"] == "/account/two-factor"
     assert setup.status_code == 200
 
