@@ -359,3 +359,25 @@ def test_opening_an_account_form_needs_no_re_authentication(client, login_as, ur
     login_as("admin")
     _stale(client)
     assert client.get(url).status_code == 200
+
+
+def test_re_authentication_round_trip_works_with_csrf_protection_on(app, client, login_as, db):
+    admin = login_as("admin")
+    _stale(client)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        form_page = client.get("/admin/users/new").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page).group(1)
+        confirm_page = client.post("/admin/users/new", data={**NEW_ACCOUNT, "csrf_token": token})
+        page = confirm_page.get_data(as_text=True)
+        assert "Confirm it is you" in page
+        carried = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+        assert carried["display_name"] == "Kept Typing" and carried["csrf_token"]
+        done = client.post(
+            "/admin/users/new",
+            data={**carried, "reauth-password": TEST_PASSWORD, "reauth-code": totp_code(admin)},
+        )
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert done.status_code == 200 and b"shown only once" in done.data
+    assert db.session.scalar(select(User).where(User.email == NEW_ACCOUNT["email"])) is not None
