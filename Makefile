@@ -31,6 +31,7 @@ run: install
 	@echo "Sign in with any demo account, password casework-demo-2026:"
 	@echo "  admin@demo.example.edu  intake@demo.example.edu  investigator@demo.example.edu"
 	@echo "  conduct@demo.example.edu  police@demo.example.edu  auditor@demo.example.edu"
+	@echo "(admin@ and auditor@ set up two-step sign-in with an authenticator app at their first sign-in)"
 	@echo ""
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 

@@ -51,6 +51,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "casework_session"
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    SECURITY_HSTS = False
 
     # Sign-in protection.
     LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
@@ -58,6 +61,29 @@ class Config:
     LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", "20 per 5 minutes")
     RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
+
+    # Second factor (TOTP + recovery codes): required for these roles, optional for the others.
+    MFA_REQUIRED_ROLES = tuple(r.strip() for r in env("MFA_REQUIRED_ROLES", "admin,auditor").split(",") if r.strip())
+    MFA_PENDING_TIMEOUT = timedelta(minutes=env_int("MFA_PENDING_MINUTES", 5))  # password done, code not yet
+    MFA_ENROLMENT_TIMEOUT = timedelta(minutes=env_int("MFA_ENROLMENT_MINUTES", 15))
+    MFA_ISSUER = env("MFA_ISSUER", "Casework")
+    # Account administration, exports and purges ask for the password (and code) again after this long.
+    REAUTH_WINDOW = timedelta(minutes=env_int("REAUTH_MINUTES", 10))
+
+    # Retention: years after closing, by disposition ("7", or "7,sanction_applied=10,withdrawn_by_reporter=3").
+    RETENTION_YEARS = env("RETENTION_YEARS", "7")
+
+    # Optional email notifications (off unless CASEWORK_NOTIFY=1). Bodies carry a link and a reference only.
+    NOTIFY = env_bool("NOTIFY", False)
+    BASE_URL = env("BASE_URL", "http://127.0.0.1:5000")
+    SMTP_HOST = env("SMTP_HOST", "localhost")
+    SMTP_PORT = env_int("SMTP_PORT", 587)
+    SMTP_USER = env("SMTP_USER")
+    SMTP_PASSWORD = env("SMTP_PASSWORD")
+    SMTP_FROM = env("SMTP_FROM", "casework@localhost")
+    SMTP_SECURITY = env("SMTP_SECURITY", "starttls")  # starttls, ssl or none
+    SMTP_TIMEOUT = env_int("SMTP_TIMEOUT", 10)
+    NOTIFY_DEADLINE_DAYS = env_int("NOTIFY_DEADLINE_DAYS", 2)
 
     WTF_CSRF_TIME_LIMIT = 3600
     MAX_CONTENT_LENGTH = env_int("MAX_REQUEST_MB", 60) * 1024 * 1024
@@ -94,6 +120,10 @@ class ProductionConfig(Config):
     DEMO_ALLOWED = False
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-casework_session"
+    SESSION_COOKIE_PATH = "/"  # the __Host- prefix needs Path=/ and no Domain
+    SESSION_COOKIE_DOMAIN = None
+    REMEMBER_COOKIE_SECURE = True
+    SECURITY_HSTS = True
     PREFERRED_URL_SCHEME = "https"
 
     @classmethod

@@ -21,6 +21,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.from_object(config)
     app.config.update(overrides or {})
     register_extensions(app)
+    register_security(app)
     register_workflows(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -71,6 +72,12 @@ def register_blueprints(app: Flask) -> None:
             if module.name.endswith("routes"):
                 importlib.import_module(f"casework.{name}.{module.name}")
         app.register_blueprint(importlib.import_module(f"casework.{name}.routes").bp)
+
+
+def register_security(app: Flask) -> None:
+    from casework.security import register_security as register
+
+    register(app)
 
 
 def register_workflows(app: Flask) -> None:

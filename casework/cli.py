@@ -1,4 +1,4 @@
-"""`flask` commands: accounts, the demo data set."""
+"""`flask` commands: accounts, the demo data set, retention, notifications."""
 
 import time
 
@@ -14,6 +14,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(cases)
     app.cli.add_command(workflow)
+    app.cli.add_command(retention)
+    app.cli.add_command(notify)
 
 
 @click.group(help="Manage staff accounts.")
@@ -125,3 +127,78 @@ def workflow_graph(name: str | None, version: int | None) -> None:
     except WorkflowError as error:
         raise click.ClickException(str(error)) from error
     click.echo(definition.mermaid(), nl=False)
+@click.group(help="Retention: purge the personal data of expired cases; legal holds.")
+def retention() -> None:
+    pass
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="List the cases that would be purged and what they hold; change nothing.")
+def retention_purge(dry_run: bool) -> None:
+    """Remove personal data and evidence of closed cases past their retention period (not on legal hold)."""
+    from casework import retention as service
+    from casework.models import Case
+
+    try:
+        policy = service.current_policy()
+    except service.ConfigurationError as error:
+        raise click.ClickException(str(error)) from error
+    ids = list(db.session.scalars(service.expired_cases(policy=policy).with_only_columns(Case.id)))
+    if dry_run:
+        for case_id in ids:
+            case = db.session.get(Case, case_id)
+            counts = service.purge_counts(case)
+            click.echo(
+                f"{case.reference}  parties={counts.parties} notes={counts.notes} messages={counts.messages}"
+                f" evidence={counts.evidence} files={counts.files}"
+            )
+        click.echo(f"{len(ids)} case(s) would be purged (dry run: nothing changed).")
+        return
+    files = 0
+    for case_id in ids:
+        case = db.session.get(Case, case_id)
+        keys = service.purge_case(case, "system")
+        db.session.commit()  # one case per transaction: a failure leaves every case whole or purged
+        files += service.delete_stored_files(keys)
+        click.echo(f"Purged {case.reference}.")
+    click.echo(f"{len(ids)} case(s) purged; {files} evidence file(s) deleted.")
+
+
+@retention.command("hold")
+@click.argument("reference")
+@click.option("--on/--off", "on", required=True, help="Put the case on legal hold, or release it.")
+def retention_hold(reference: str, on: bool) -> None:
+    """Put a case on legal hold (it is never purged) or release it."""
+    from casework import retention as service
+    from casework.models import Case
+
+    case = db.session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
+    if case is None:
+        raise click.ClickException(f"No case {reference}.")
+    try:
+        changed = service.set_legal_hold("system", case, on)
+    except service.RetentionError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    state = "on legal hold" if on else "not on legal hold"
+    click.echo(f"{case.reference} is {state}." if changed else f"{case.reference} was already {state}.")
+
+
+@click.group(help="Email notifications (sent only when CASEWORK_NOTIFY=1).")
+def notify() -> None:
+    pass
+
+
+@notify.command("deadlines")
+@click.option("--days", type=click.IntRange(min=0), help="Warn about deadlines within this many days.")
+def notify_deadlines(days: int | None) -> None:
+    """Email the people responsible for open cases whose deadline is near (run daily from cron)."""
+    from casework import notify as service
+
+    cases = service.cases_with_deadline_approaching(days)
+    sent = service.notify_deadline_approaching(cases)
+    db.session.commit()  # notifications go out after the commit
+    if not current_app.config["NOTIFY"]:
+        click.echo(f"{len(cases)} case(s) with a deadline approaching; notifications are off (CASEWORK_NOTIFY).")
+    else:
+        click.echo(f"{len(cases)} case(s) with a deadline approaching; {sent} message(s) queued.")

@@ -1,5 +1,5 @@
 """Fixtures: the app (schema built once per run by the migrations), a rollback per test,
-a test client, a CLI runner and login_as(role).
+a test client, a CLI runner and login_as(role) (which completes two-step sign-in for roles that need it).
 
 CASEWORK_DATABASE_URL selects the database: SQLite by default, PostgreSQL in CI.
 """
@@ -105,8 +105,13 @@ def login_as(client, make_user):
 
     def login(role_or_user="intake", **kwargs):
         user = make_user(role_or_user, **kwargs) if isinstance(role_or_user, str) else role_or_user
+        if not user.second_factor_enabled and user.role in client.application.config["MFA_REQUIRED_ROLES"]:
+            factories.enrol_second_factor(user)
         response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)
+        if response.headers["Location"] == "/login/code":
+            response = client.post("/login/code", data={"code": factories.totp_code(user)})
+            assert response.status_code == 302, response.get_data(as_text=True)
         return user
 
     return login

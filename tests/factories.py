@@ -166,3 +166,25 @@ class ReporterKeyFactory(Base):
 
     case_id = factory.LazyAttribute(lambda o: CaseFactory().id)
     key_hash = "not-a-real-hash"
+
+
+def enrol_second_factor(user: User) -> User:
+    """Give a user a confirmed TOTP second factor (no recovery codes)."""
+    import pyotp
+
+    from casework.models import utcnow
+
+    user.totp_secret = pyotp.random_base32()
+    user.totp_enabled_at = utcnow()
+    user.totp_last_step = None
+    db.session.flush()
+    return user
+
+
+def totp_code(user: User) -> str:
+    """The current code of the user's app. Forgets the last used step, so a test may sign in again at once."""
+    import pyotp
+
+    user.totp_last_step = None
+    db.session.flush()
+    return pyotp.TOTP(user.totp_secret).now()

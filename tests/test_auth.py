@@ -123,7 +123,7 @@ def test_old_session_cookie_stops_working_after_logout(app, client, login_as, db
 
 
 def test_logout_ends_sessions_on_every_device(app, client, make_user, db):
-    user = make_user("auditor")
+    user = make_user("investigator")
     laptop, phone = app.test_client(), app.test_client()
     for device in (laptop, phone):
         assert _login(device, user.email).status_code == 302
@@ -210,3 +210,13 @@ def test_logout_needs_a_csrf_token(app, client, login_as):
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 400
     assert client.get("/").status_code == 200
+
+
+def test_redirects_after_login_that_a_browser_would_read_as_another_site_are_refused(client, make_user):
+    user = make_user()
+    for target in ("/\\evil.example/x", "/\t/evil.example", "/%0A/x\n/evil.example", "https://evil.example/"):
+        response = client.post(
+            "/login", query_string={"next": target}, data={"email": user.email, "password": TEST_PASSWORD}
+        )
+        assert response.headers["Location"] == "/", target
+        client.post("/logout")

@@ -46,3 +46,30 @@ class ConfirmForm(FlaskForm):
     """An empty form: a POST with a CSRF token."""
 
     submit = SubmitField("Confirm")
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(message="Enter the code."), Length(max=64)],
+        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
+    submit = SubmitField("Continue")
+
+
+class ReauthForm(FlaskForm):
+    """Password (and code) again before a sensitive action. Used with prefix="reauth"; the global CSRF check
+    covers it, so it carries no token of its own (the page it guards may replay another form's fields)."""
+
+    class Meta:
+        csrf = False
+
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=256)])
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[Optional(), Length(max=64)],
+        description="Or one of your recovery codes.",
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
+    submit = SubmitField("Confirm")

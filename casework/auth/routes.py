@@ -1,16 +1,15 @@
 """Sign in, sign out, password change, and account administration."""
 
-import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
-from casework.auth import service
-from casework.auth.decorators import role_required
+from casework.auth import mfa, service
+from casework.auth.decorators import reauth_required, role_required
 from casework.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm, UserForm
-from casework.auth.session import enforce_idle_timeout
+from casework.auth.session import enforce_idle_timeout, finish_sign_in, start_pending_sign_in
 from casework.extensions import db, limiter
 from casework.models import User
 
@@ -24,7 +23,16 @@ SIGN_IN_FAILED = (
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """A local path to go to after signing in; anything else (another site, a scheme) means home."""
+    # Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" would leave the site.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("reports.home")
 
@@ -41,12 +49,20 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         result = service.authenticate(form.email.data, form.password.data)
+        if result.next_step == "enrol" and not result.user.totp_secret:
+            mfa.begin_enrolment(result.user)
         db.session.commit()
         if result.user is not None:
-            session.clear()
-            login_user(result.user, remember=False)
-            session["seen"] = time.time()
-            return redirect(_safe_next(request.args.get("next")))
+            next_url = _safe_next(request.args.get("next"))
+            if result.next_step == "code":
+                start_pending_sign_in(result.user, next_url, "code")
+                return redirect(url_for("auth.login_code"))
+            if result.next_step == "enrol":
+                start_pending_sign_in(result.user, next_url, "enrol")
+                flash("Your role needs two-step sign-in. Set it up now to continue.", "info")
+                return redirect(url_for("auth.two_factor"))
+            finish_sign_in(result.user)
+            return redirect(next_url)
         flash(SIGN_IN_FAILED, "error")
     return render_template("auth/login.html", form=form)
 
@@ -89,6 +105,7 @@ def users():
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @role_required("admin")
+@reauth_required(methods=("POST",))
 def new_user():
     form = UserForm()
     if form.validate_on_submit():
@@ -114,6 +131,7 @@ def _get_user(user_id: int) -> User:
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @role_required("admin")
+@reauth_required(methods=("POST",))
 def edit_user(user_id: int):
     user = _get_user(user_id)
     form = UserForm(obj=user)
@@ -141,6 +159,7 @@ def edit_user(user_id: int):
 
 @bp.post("/admin/users/<int:user_id>/reset-password")
 @role_required("admin")
+@reauth_required
 def reset_password(user_id: int):
     user = _get_user(user_id)
     if not ConfirmForm().validate_on_submit():

@@ -29,6 +29,7 @@ class AccountError(ValueError):
 class SignIn:
     user: User | None
     locked: bool = False
+    next_step: str | None = None  # "code" (second factor) or "enrol" (must set one up) after the password
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -70,12 +71,38 @@ def authenticate(email: str, password: str) -> SignIn:
         return SignIn(None)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    next_step = None
+    if user.second_factor_enabled:
+        next_step = "code"
+    elif user.role in current_app.config["MFA_REQUIRED_ROLES"]:
+        next_step = "enrol"
+    if next_step:
+        # Failures are not forgiven yet: a wrong code after a right password still counts towards the lock.
+        audit.record("auth.password_verified", user, object_type="user", object_id=user.id, details={"next": next_step})
+        db.session.flush()
+        return SignIn(user, next_step=next_step)
+    complete_sign_in(user)
+    return SignIn(user)
+
+
+def complete_sign_in(user: User, second_factor: str | None = None) -> None:
+    """Record a full sign-in (password, and the second factor where there is one)."""
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
-    audit.record("auth.login", user, object_type="user", object_id=user.id)
+    user.last_login_at = utcnow()
+    details = {"second_factor": second_factor} if second_factor else None
+    audit.record("auth.login", user, object_type="user", object_id=user.id, details=details)
     db.session.flush()
-    return SignIn(user)
+
+
+def confirm_identity(user: User, password: str) -> bool:
+    """Re-authentication: check the password of a signed-in user; a wrong one counts towards the lock."""
+    if check_password(user.password_hash, password):
+        return True
+    from casework.auth.mfa import record_failure
+
+    record_failure(user, "auth.reauth_failed", purpose="reauth")
+    return False
 
 
 def end_all_sessions(user: User) -> None:

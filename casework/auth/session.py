@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from flask import current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from casework.extensions import db, login_manager
 from casework.models import User
@@ -41,3 +41,55 @@ def enforce_idle_timeout():
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     session["seen"] = now
     return None
+
+
+# The half-signed-in state: the password was right, the second factor is still to come.
+PENDING_KEY = "mfa_pending"
+REAUTH_KEY = "reauth_at"
+
+
+def _now() -> float:
+    return datetime.now(UTC).timestamp()
+
+
+def start_pending_sign_in(user: User, next_url: str, purpose: str) -> None:
+    """Remember, briefly, who gave a right password and what they must do next ("code" or "enrol")."""
+    session.clear()
+    session[PENDING_KEY] = {"uid": user.id, "ver": user.session_version, "at": _now(), "next": next_url, "p": purpose}
+
+
+def pending_sign_in(purpose: str | None = None) -> tuple[User, str] | None:
+    """The user half-signed-in in this session and where to go afterwards, if still valid."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or (purpose and pending.get("p") != purpose):
+        return None
+    timeout = current_app.config["MFA_ENROLMENT_TIMEOUT" if pending.get("p") == "enrol" else "MFA_PENDING_TIMEOUT"]
+    try:
+        expired = _now() - float(pending["at"]) > timeout.total_seconds()
+        user = db.session.get(User, int(pending["uid"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if expired or user is None or not user.active or user.session_version != pending.get("ver"):
+        session.pop(PENDING_KEY, None)
+        return None
+    return user, str(pending.get("next") or "/")
+
+
+def finish_sign_in(user: User) -> None:
+    """Start a full session for the user (the caller has recorded the sign-in)."""
+    session.clear()
+    login_user(user, remember=False)
+    session["seen"] = _now()
+    session[REAUTH_KEY] = _now()
+
+
+def mark_reauthenticated() -> None:
+    session[REAUTH_KEY] = _now()
+
+
+def recently_authenticated() -> bool:
+    """Whether the signed-in user gave their password (and code) within the re-authentication window."""
+    last = session.get(REAUTH_KEY)
+    if not isinstance(last, int | float):
+        return False
+    return 0 <= _now() - float(last) <= current_app.config["REAUTH_WINDOW"].total_seconds()

@@ -16,7 +16,7 @@ from casework.models.case import (
 )
 from casework.models.evidence import Evidence
 from casework.models.timeline import CaseEvent, Message, Note
-from casework.models.user import User
+from casework.models.user import RecoveryCode, User
 
 __all__ = [
     "AuditEntry",
@@ -30,6 +30,7 @@ __all__ = [
     "Message",
     "Note",
     "Party",
+    "RecoveryCode",
     "Recusal",
     "ReferenceCounter",
     "Referral",
