@@ -98,10 +98,8 @@ class Config:
     )
     # (name, how to reach them, what they offer)
     SUPPORT_SERVICES = (
-        ("Center for Counseling and Psychological Health", "(413) 545-2337", "Free, confidential support for students."),
-        ("Employee Assistance Program", "(413) 545-0350", "Confidential counselling for staff and faculty."),
-        ("Cyber Civil Rights Initiative helpline", "844-878-2274", "24/7 help when intimate images are shared."),
-        ("988 Suicide and Crisis Lifeline", "Call or text 988", "24/7, free and confidential."),
+        ("988 Suicide and Crisis Lifeline", "call or text 988", "Free, confidential, 24 hours a day."),
+        ("Cyber Civil Rights Initiative helpline", "844-878-2274", "Help when intimate images are shared."),
     )
 
     DEMO_ALLOWED = True

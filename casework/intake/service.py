@@ -327,15 +327,17 @@ def add_reporter_information(
         db.session.add(posted)
         db.session.flush()
         audit.record("message.from_reporter", "reporter", case_id=case.id, object_type="message", object_id=posted.id)
-        db.session.add(CaseEvent(case_id=case.id, kind="message", actor_kind="reporter", data={"message_id": posted.id}))
+        event = CaseEvent(case_id=case.id, kind="message", actor_kind="reporter", data={"message_id": posted.id})
+        db.session.add(event)
     for file in files:
         _add_file_evidence(case, file, "reporter")
     for url in links:
         _add_link_evidence(case, url, "reporter")
     if files or links:
         db.session.add(
-            CaseEvent(case_id=case.id, kind="evidence", actor_kind="reporter",
-                      data={"files": len(files), "links": len(links)})  # fmt: skip
+            CaseEvent(
+                case_id=case.id, kind="evidence", actor_kind="reporter", data={"files": len(files), "links": len(links)}
+            )  # fmt: skip
         )
     db.session.flush()
     return posted
