@@ -63,8 +63,8 @@ class Config:
     MAX_CONTENT_LENGTH = env_int("MAX_REQUEST_MB", 60) * 1024 * 1024
 
     # Public intake: the report form, evidence uploads, the follow-up portal.
-    MAX_FILE_MB = env_int("MAX_FILE_MB", 10)
-    MAX_REPORT_MB = env_int("MAX_REPORT_MB", 40)
+    MAX_FILE_MB = float(env("MAX_FILE_MB", "10"))
+    MAX_REPORT_MB = float(env("MAX_REPORT_MB", "40"))
     MAX_FILES = env_int("MAX_FILES", 10)
     # A report request may carry more than MAX_REPORT_MB so that an oversize file is refused
     # with a message beside the form (text kept) instead of an error page.

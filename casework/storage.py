@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 CHUNK = 64 * 1024
+MB = 1024 * 1024
 SNIFF_BYTES = 2048
 KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 PENDING = "casework.storage.pending"
@@ -67,6 +68,11 @@ class StoredFile:
     sha256: str
     size: int
     media_type: str
+
+
+def megabytes(value: float) -> int:
+    """A size limit given in MB (configuration), in bytes."""
+    return int(value * MB)
 
 
 def storage_root() -> Path:
@@ -162,7 +168,7 @@ def _copy(stream: BinaryIO, target: Path, max_bytes: int, display: str) -> tuple
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
-                raise FileRefused(f"{display} was not accepted: it is larger than {max_bytes // (1024 * 1024)} MB.")
+                raise FileRefused(f"{display} was not accepted: it is larger than {round(max_bytes / MB, 2):g} MB.")
             if len(head) < SNIFF_BYTES:
                 head += chunk[: SNIFF_BYTES - len(head)]
             digest.update(chunk)
@@ -191,7 +197,7 @@ def save(
     stream: BinaryIO, filename: str, *, max_bytes: int | None = None, session: Session | None = None
 ) -> StoredFile:
     """Check, hash and keep a file; with a session, it lands only when that session commits."""
-    max_bytes = max_bytes or current_app.config["MAX_FILE_MB"] * 1024 * 1024
+    max_bytes = max_bytes or megabytes(current_app.config["MAX_FILE_MB"])
     key = secrets.token_hex(20)
     final = path_for(key)
     target = storage_root() / "tmp" / key if session is not None else final

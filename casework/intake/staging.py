@@ -106,13 +106,13 @@ def stage(token: str, upload: FileStorage) -> StagedFile:
     file_id = secrets.token_hex(8)
     data_path = directory / f"{file_id}.bin"
     sha256, size, media_type = storage.receive(
-        upload.stream, upload.filename or "", data_path, max_bytes=config["MAX_FILE_MB"] * 1024 * 1024
+        upload.stream, upload.filename or "", data_path, max_bytes=storage.megabytes(config["MAX_FILE_MB"])
     )
     total = sum(f.size for f in existing) + size
-    if total > config["MAX_REPORT_MB"] * 1024 * 1024:
+    if total > storage.megabytes(config["MAX_REPORT_MB"]):
         data_path.unlink(missing_ok=True)
         raise storage.FileRefused(
-            f"{name} was not accepted: the files of one report may add up to {config['MAX_REPORT_MB']} MB at most."
+            f"{name} was not accepted: the files of one report may add up to {config['MAX_REPORT_MB']:g} MB at most."
         )
     meta = {"id": file_id, "name": name, "media_type": media_type, "size": size, "sha256": sha256}
     data_path.with_suffix(".json").write_text(json.dumps(meta))
