@@ -66,3 +66,19 @@ def no_cases(db):
         return db.session.scalars(select(Case)).all() == []
 
     return check
+
+
+@pytest.fixture
+def sent_report(client, db):
+    """Send a report through the form; returns (case, reference, key) as the reporter saw them."""
+
+    def send(**overrides):
+        response = client.post("/report", data=report_form(**overrides))
+        assert response.status_code == 302
+        page = client.get(response.location).get_data(as_text=True)
+        reference = re.search(r'id="reference">([^<]+)<', page).group(1)
+        key = re.search(r'id="follow-up-key">([^<]+)<', page).group(1)
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        return case, reference, key
+
+    return send
