@@ -1,6 +1,5 @@
 """The reporter's follow-up portal: reference and key open one case; wrong keys reveal nothing."""
 
-import re
 import time
 
 import pytest
@@ -177,4 +176,3 @@ def test_one_portal_session_opens_only_its_own_case(client, db, sent_report):
     sign_in(client, reference, key)
     text = client.get("/follow-up/report").get_data(as_text=True)
     assert first.reference in text and second.reference not in text
-
