@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,6 +226,17 @@ def sha256_of(key: str) -> str:
     return digest.hexdigest()
 
 
+def purge_temporary(max_age_seconds: float, now: float | None = None) -> int:
+    """Remove temporary files a crashed worker left behind (never committed); returns how many went."""
+    now = time.time() if now is None else now
+    removed = 0
+    for path in (storage_root() / "tmp").glob("*"):
+        if path.is_file() and now - path.stat().st_mtime > max_age_seconds:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def _take_pending(session: Session) -> Iterator[tuple[Path, Path]]:
     yield from session.info.pop(PENDING, [])
 
@@ -236,7 +248,9 @@ def _promote_pending(session: Session) -> None:
         os.replace(temporary, final)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested:
+        return  # a savepoint: the outer transaction may still commit
     for temporary, _final in _take_pending(session):
         temporary.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from casework import storage
 from casework.auth.decorators import role_required
 from casework.extensions import csrf, db, limiter
 from casework.intake import service, staging
@@ -212,7 +213,10 @@ def staff_received():
     return no_store(make_response(page))
 
 
-@bp.cli.command("purge-staging", help="Remove staged report files older than STAGING_HOURS.")
+@bp.cli.command(
+    "purge-staging", help="Remove staged report files and stray temporary files older than STAGING_HOURS."
+)
 def purge_staging() -> None:
     removed = staging.purge_expired()
-    click.echo(f"Removed {removed} expired staging folder(s).")
+    stray = storage.purge_temporary(current_app.config["STAGING_HOURS"] * 3600)
+    click.echo(f"Removed {removed} expired staging folder(s) and {stray} stray temporary file(s).")
