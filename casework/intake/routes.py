@@ -213,9 +213,7 @@ def staff_received():
     return no_store(make_response(page))
 
 
-@bp.cli.command(
-    "purge-staging", help="Remove staged report files and stray temporary files older than STAGING_HOURS."
-)
+@bp.cli.command("purge-staging", help="Remove staged report files and stray temporary files older than STAGING_HOURS.")
 def purge_staging() -> None:
     removed = staging.purge_expired()
     stray = storage.purge_temporary(current_app.config["STAGING_HOURS"] * 3600)
