@@ -157,6 +157,7 @@ class ReportForm(FlaskForm):
             DataRequired("Tell us what happened: this is the one part of the form we need."),
             Length(max=NARRATIVE_MAX, message=f"This is limited to {NARRATIVE_MAX:,} characters."),
         ],
+        render_kw={"rows": 14},
     )
     parties = FieldList(FormField(PartyForm), min_entries=START_PARTIES, max_entries=MAX_PARTIES)
     add_party = SubmitField("Add another person")
