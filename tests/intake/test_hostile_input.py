@@ -91,3 +91,20 @@ def test_a_hostile_staging_token_is_replaced_not_trusted(client, db):
         response = client.post("/report", data=report_form(narrative="", staging_token=token))
         assert response.status_code == 200
     assert client.post("/report", data=report_form(staging_token="../../secret", remove_file="../x")).status_code == 200
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_text_in_the_follow_up_sign_in_gets_the_generic_answer_or_a_field_message(client, db, kind):
+    response = client.post("/follow-up", data={"reference": HOSTILE[kind], "key": HOSTILE[kind]})
+    assert response.status_code == 200
+    assert "<script>alert" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_text_in_a_follow_up_message_never_breaks_the_portal(client, db, sent_report, kind):
+    _case, reference, key = sent_report()
+    client.post("/follow-up", data={"reference": reference, "key": key})
+    response = client.post("/follow-up/report", data={"message": HOSTILE[kind], "links": HOSTILE[kind]})
+    assert response.status_code in (200, 302)
+    page = client.get("/follow-up/report")
+    assert page.status_code == 200 and "<script>alert" not in page.get_data(as_text=True)

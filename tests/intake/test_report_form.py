@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from casework import audit
 from casework.intake.routes import RECEIPT
 from casework.models import AuditEntry, CaseBehaviour, CaseEvent, CasePlatform, Evidence, Party, ReporterKey
 from tests.intake.conftest import JPEG, NARRATIVE, PDF, PNG, only_case, report_form, upload
@@ -54,6 +55,7 @@ def test_an_anonymous_report_opens_a_case_awaiting_triage(client, db):
     assert event.kind == "intake" and event.actor_kind == "reporter" and event.to_state == "received"
     actions = [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.case_id == case.id))]
     assert actions[0] == "case.created" and actions.count("evidence.uploaded") == 1
+    assert audit.verify().ok
 
 
 def test_a_named_report_keeps_the_contact_details(client, db):
