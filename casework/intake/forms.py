@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -282,5 +281,8 @@ class FollowUpMessageForm(FlaskForm):
 
 
 def normalized_text(value: str | None) -> str | None:
-    """Text as stored: NFC, or None when empty."""
-    return unicodedata.normalize("NFC", value) if value else None
+    """Text as stored: as typed (cleaned of control characters), or None when empty.
+
+    Not NFC-normalised: some characters grow under NFC, and a field at its length limit must still fit its column.
+    """
+    return value or None

@@ -152,6 +152,7 @@ def _report_sent(response) -> bool:
 
 def _report_limited(_limit):
     """Over the limit, the form comes back with everything typed and a message, not an error page."""
+    allow_uploads()
     form = ReportForm()
     current_token(form)
     if form.identity.data != "named":

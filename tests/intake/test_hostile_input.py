@@ -14,6 +14,7 @@ HOSTILE = {
     "markup": '<script>alert("x")</script><img src=x onerror=alert(1)>{{ 7*7 }}{% raw %}',
     "sql": "'; DROP TABLE cases; -- \" OR 1=1 /* \\",
     "lookalikes": "ｆａｋｅ＿ｐｒｏｆｉｌｅ" * 20 + "ﷺ" * 30,
+    "grows_under_nfc": "\u0958" * 200,
 }
 TEXT_FIELDS = (
     "narrative",
@@ -108,3 +109,23 @@ def test_hostile_text_in_a_follow_up_message_never_breaks_the_portal(client, db,
     assert response.status_code in (200, 302)
     page = client.get("/follow-up/report")
     assert page.status_code == 200 and "<script>alert" not in page.get_data(as_text=True)
+
+
+FREE_TEXT_FIELDS = ("narrative", "name", "platform_other", "connection_details", "behaviour_other",
+                    "parties-0-name", "parties-0-handle", "parties-0-relationship", "parties-1-name")  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", [k for k in HOSTILE if k != "very_long"])
+def test_hostile_text_that_fits_is_stored_in_every_free_text_field(client, db, kind):
+    text = HOSTILE[kind][:200]
+    data = report_form(
+        identity="named",
+        email="sam@casework.example.edu",
+        behaviours=["other"],
+        **dict.fromkeys(FREE_TEXT_FIELDS, text),
+    )
+    response = client.post("/report", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    case = db.session.scalar(select(Case))
+    assert case.reporter_name == text.strip().replace("\x00", "") or "\x00" in text
+    assert "\x00" not in (case.reporter_name or "")
