@@ -176,6 +176,7 @@ def report():
         return render_report("intake/report.html", form)
     db.session.commit()
     staging.discard(form.staging_token.data)
+    staging.purge_expired()  # lazy cleanup of forms abandoned long ago
     session[RECEIPT] = {"reference": receipt.reference, "key": receipt.key, "in_danger": receipt.case.in_danger}
     return redirect(url_for("intake.received"), code=302)
 

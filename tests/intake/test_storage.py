@@ -151,3 +151,18 @@ def test_an_expired_staging_folder_is_not_offered_back(app):
         os.utime(storage.storage_root() / "staging" / token, (day_ago, day_ago))
         assert staging.list_staged(token) == []
         assert not (storage.storage_root() / "staging" / token).exists()
+
+
+def test_sending_a_report_sweeps_away_forms_abandoned_long_ago(app, client, db):
+    from tests.intake.conftest import report_form
+
+    with app.test_request_context():
+        from werkzeug.datastructures import FileStorage
+
+        abandoned = staging.new_token()
+        staging.stage(abandoned, FileStorage(io.BytesIO(PNG), filename="a.png"))
+    folder = storage.storage_root() / "staging" / abandoned
+    day_ago = time.time() - 25 * 3600
+    os.utime(folder, (day_ago, day_ago))
+    assert client.post("/report", data=report_form()).status_code == 302
+    assert not folder.exists()
