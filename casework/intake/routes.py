@@ -112,12 +112,12 @@ def process_report(form: ReportForm, *, channel: str, actor) -> service.Receipt 
     refused = stage_uploads(token)
     if form.identity.data != "named":
         form.discard_contact()
-    if request.form.get("remove_file"):
-        staging.remove(token, request.form["remove_file"])
-        return None
-    if form.add_party.data:
-        if len(form.parties) < form.parties.max_entries:
+    if request.form.get("remove_file") or form.add_party.data:
+        if request.form.get("remove_file"):
+            staging.remove(token, request.form["remove_file"])
+        elif len(form.parties) < form.parties.max_entries:
             form.parties.append_entry()
+        form.files.errors = refused
         return None
     valid = form.validate()
     if form.identity.data != "named":

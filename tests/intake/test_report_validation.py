@@ -191,3 +191,9 @@ def test_a_report_without_a_csrf_token_is_not_accepted(client, db, app, monkeypa
 
 def test_the_form_stays_valid_for_a_day_by_default(app):
     assert app.config["REPORT_CSRF_TIME_LIMIT"] == 24 * 3600
+
+
+def test_a_file_refused_while_adding_a_person_is_still_explained(client, db):
+    data = report_form(add_party="Add another person", files=[upload(HTML, "fake.png"), upload(PNG, "real.png")])
+    text = client.post("/report", data=data).get_data(as_text=True)
+    assert "fake.png was not accepted" in text and "real.png" in text and "Person 4" in text
