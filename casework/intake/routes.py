@@ -135,7 +135,10 @@ def process_report(form: ReportForm, *, channel: str, actor) -> service.Receipt 
 def render_report(template: str, form: ReportForm, status: int = 200, **context):
     staged = staging.list_staged(form.staging_token.data)
     page = render_template(template, form=form, staged=staged, **context)
-    return no_store(make_response(page, status))
+    response = make_response(page, status)
+    # The empty form may be cached, so going back to it in the browser can restore what was typed;
+    # a re-rendered form holds the reporter's words and is never stored.
+    return no_store(response) if request.method == "POST" else response
 
 
 def _report_limit() -> str:
