@@ -88,6 +88,46 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 3600
     MAX_CONTENT_LENGTH = env_int("MAX_REQUEST_MB", 60) * 1024 * 1024
 
+    # Public intake: the report form, evidence uploads, the follow-up portal.
+    MAX_FILE_MB = float(env("MAX_FILE_MB", "10"))
+    MAX_REPORT_MB = float(env("MAX_REPORT_MB", "40"))
+    MAX_FILES = env_int("MAX_FILES", 10)
+    # A report request may carry more than MAX_REPORT_MB so that an oversize file is refused
+    # with a message beside the form (text kept) instead of an error page.
+    MAX_REPORT_REQUEST_MB = env_int("MAX_REPORT_REQUEST_MB", 150)
+    STAGING_HOURS = env_int("STAGING_HOURS", 24)
+    REPORT_CSRF_TIME_LIMIT = env_int("REPORT_CSRF_HOURS", 24) * 3600
+    REPORT_RATE_LIMIT = env("REPORT_RATE_LIMIT", "10 per hour")  # reports actually sent, per IP
+    REPORT_POST_RATE_LIMIT = env("REPORT_POST_RATE_LIMIT", "120 per hour")  # any post of the form, per IP
+    FOLLOW_UP_RATE_LIMIT = env("FOLLOW_UP_RATE_LIMIT", "20 per 15 minutes")  # failed key attempts, per IP
+    FOLLOW_UP_REFERENCE_RATE_LIMIT = env("FOLLOW_UP_REFERENCE_RATE_LIMIT", "5 per 15 minutes")  # per reference
+    REPORTER_IDLE_TIMEOUT = timedelta(minutes=env_int("REPORTER_IDLE_MINUTES", 20))
+
+    # What the public pages say. Defaults follow UMass Amherst's published numbers.
+    EMERGENCY_NUMBER = env("EMERGENCY_NUMBER", "911")
+    CAMPUS_POLICE_EMERGENCY = env("CAMPUS_POLICE_EMERGENCY", "(413) 545-3111")
+    CAMPUS_POLICE_NON_EMERGENCY = env("CAMPUS_POLICE_NON_EMERGENCY", "(413) 545-2121")
+    CAMPUS_POLICE_TIP_LINE = env("CAMPUS_POLICE_TIP_LINE", "(413) 577-TIPS (8477)")
+    INTAKE_OFFICE_NAME = env("INTAKE_OFFICE_NAME", "Equal Opportunity and Access (EOA)")
+    INTAKE_OFFICE_PHONE = env("INTAKE_OFFICE_PHONE", "(413) 545-3464")
+    # (platform code, label, where to report abuse or a fake profile); override in a subclass or at deployment.
+    PLATFORM_REPORT_LINKS = (
+        ("facebook", "Facebook", "https://www.facebook.com/help/306643639690823"),
+        ("instagram", "Instagram", "https://help.instagram.com/446663175382270"),
+        ("x", "X (Twitter)", "https://help.x.com/en/forms/authenticity/impersonation"),
+        ("tiktok", "TikTok", "https://support.tiktok.com/en/safety-hc/report-a-problem"),
+        ("linkedin", "LinkedIn", "https://www.linkedin.com/help/linkedin/answer/a1338436"),
+        ("snapchat", "Snapchat", "https://help.snapchat.com/hc/en-us/articles/7012399221652"),
+        ("youtube", "YouTube", "https://support.google.com/youtube/answer/2802027"),
+        ("reddit", "Reddit", "https://support.reddithelp.com/hc/en-us/articles/360043479851"),
+        ("discord", "Discord", "https://support.discord.com/hc/en-us/articles/360000291932"),
+    )
+    # (name, how to reach them, what they offer)
+    SUPPORT_SERVICES = (
+        ("988 Suicide and Crisis Lifeline", "call or text 988", "Free, confidential, 24 hours a day."),
+        ("Cyber Civil Rights Initiative helpline", "844-878-2274", "Help when intimate images are shared."),
+    )
+
     DEMO_ALLOWED = True
     TESTING = False
 

@@ -24,6 +24,8 @@ def render_error(code: int, detail: str | None = None):
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.response is not None:  # a page made for this case, e.g. a rate-limited form kept with its text
+            return error.response
         return render_error(error.code or 500)
 
     @app.errorhandler(CSRFError)
