@@ -2,15 +2,33 @@
 
 Entries hold ids, actions and field names only, never narrative text or names, so a purge
 of a case never breaks the chain (DESIGN.md rule 4).
+
+The hash of an entry is SHA-256 over its canonical serialization: the JSON array
+
+    [seq, created_at, actor_kind, actor_id, action, object_type, object_id, case_id, details, prev_hash]
+
+with `created_at` as ISO 8601 with microseconds ("2026-11-21T10:54:00.123456", naive UTC), `details`
+with sorted keys, compact separators (",", ":") and UTF-8 without ASCII escaping — exactly
+`json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`. The offline verifier
+(`tools/verify_audit_export.py`) uses that standard-library call; `canonical()` builds the same bytes faster.
+
+Appends are serialised so the chain never forks: on PostgreSQL by a transaction-scoped advisory
+lock, on SQLite by write transactions that begin IMMEDIATE. Behind the lock, database triggers
+refuse UPDATE, DELETE (and TRUNCATE) and any INSERT that does not follow the head (migrations 0001
+and 0002_audit). A checkpoint — the head signed with CASEWORK_AUDIT_CHECKPOINT_KEY — kept outside
+the system proves later that the trail still extends it, which catches a truncated, rewritten or
+restored-from-backup trail.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from sqlalchemy import select, text
@@ -22,12 +40,50 @@ from casework.models import AuditEntry, User, utcnow
 GENESIS_HASH = "0" * 64
 MAX_DETAIL_TEXT = 200  # details carry ids and field names; a long string is a bug
 PG_AUDIT_LOCK_KEY = 0x43415345  # "CASE": serialises appends across workers on PostgreSQL
+CHECKPOINT_KIND = "casework-audit-checkpoint"
 
 Actor = User | str | None  # a staff user, or "reporter", "system", "anonymous"
+
+_encode_details = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_int_text = int.__repr__  # raises TypeError on anything but an int: a tampered column cannot inject text
 
 
 class AuditDetailError(ValueError):
     """Details that look like content (long text, nested objects) are refused."""
+
+
+def _opt_int(value: int | None) -> str:
+    return "null" if value is None else _int_text(value)
+
+
+def _opt_str(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def _canonical_text(
+    seq: int,
+    created_iso: str,
+    actor_kind: str,
+    actor_id: int | None,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    case_id: int | None,
+    details: Any,
+    prev_hash: str,
+) -> str:
+    # Byte for byte what json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) gives
+    # (a test holds the two together), without building the list and walking it generically.
+    return (
+        f"[{_int_text(seq)},{encode_basestring(created_iso)},{_opt_str(actor_kind)},{_opt_int(actor_id)},"
+        f"{_opt_str(action)},{_opt_str(object_type)},{_opt_str(object_id)},{_opt_int(case_id)},"
+        f"{_encode_details(details) if details != {} else '{}'},{encode_basestring(prev_hash)}]"
+    )
+
+
+def iso(created_at: datetime) -> str:
+    """The canonical text of an entry's time."""
+    return created_at.isoformat(timespec="microseconds")
 
 
 def canonical(
@@ -43,22 +99,8 @@ def canonical(
     prev_hash: str,
 ) -> bytes:
     """The exact bytes an entry's hash covers."""
-    return json.dumps(
-        [
-            seq,
-            created_at.isoformat(timespec="microseconds"),
-            actor_kind,
-            actor_id,
-            action,
-            object_type,
-            object_id,
-            case_id,
-            details,
-            prev_hash,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    return _canonical_text(
+        seq, iso(created_at), actor_kind, actor_id, action, object_type, object_id, case_id, details, prev_hash
     ).encode()
 
 
@@ -70,6 +112,8 @@ def entry_hash(*fields: Any) -> str:
 def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, value in details.items():
+        if not isinstance(key, str) or len(key) > 64:
+            raise AuditDetailError("audit detail names must be short field names")
         values = value if isinstance(value, list | tuple) else [value]
         for item in values:
             if item is not None and not isinstance(item, str | int | bool):
@@ -93,8 +137,11 @@ def _actor_fields(actor: Actor) -> tuple[str, int | None]:
 def _lock_head(session: Session) -> tuple[int, str]:
     """Take the append lock for this transaction and return the head (seq, hash)."""
     if session.get_bind().dialect.name == "postgresql":
+        # Held until the transaction ends, so the head read below cannot change under us; READ COMMITTED
+        # gives the statement after the lock a fresh snapshot that includes the previous holder's commit.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK_KEY})
-    # On SQLite every write transaction begins IMMEDIATE, which already serialises appends.
+    # On SQLite every write transaction begins IMMEDIATE (the database write lock), which serialises appends.
+    # On both, a trigger refuses an insert that does not follow the head, so a missed lock fails loudly.
     head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     return (head.seq, head.hash) if head else (0, GENESIS_HASH)
 
@@ -113,7 +160,8 @@ def record(
     session = session or db.session
     actor_kind, actor_id = _actor_fields(actor)
     clean = _check_details(details or {})
-    object_id = None if object_id is None else str(object_id)
+    object_id = None if object_id is None or object_id == "" else str(object_id)
+    object_type = object_type or None
     session.flush()
     last_seq, prev_hash = _lock_head(session)
     seq = last_seq + 1
@@ -167,12 +215,31 @@ AUDIT_COLUMNS = (
     AuditEntry.prev_hash,
     AuditEntry.hash,
 )
+COLUMN_NAMES = tuple(column.key for column in AUDIT_COLUMNS)
 
 
-def verify_rows(rows: Iterable[tuple], *, start_seq: int = 1, start_hash: str = GENESIS_HASH) -> Verification:
-    """Walk rows of AUDIT_COLUMNS in sequence order and check every link and hash."""
+def _created_iso(value: datetime | str) -> str:
+    if isinstance(value, str):
+        # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff"; anything else was not written by us and will not match.
+        return value[:10] + "T" + value[11:] if len(value) == 26 and value[10] == " " else value
+    return iso(value)
+
+
+def verify_rows(
+    rows: Iterable[tuple],
+    *,
+    start_seq: int = 1,
+    start_hash: str = GENESIS_HASH,
+    expect: Mapping[int, str] | None = None,
+) -> Verification:
+    """Walk rows of AUDIT_COLUMNS in sequence order and check every link and hash.
+
+    `created_at` may be a datetime or the stored text, `details` a dict or the stored JSON text.
+    `expect` maps sequence numbers to hashes that must be found there (a checkpoint).
+    """
     expected_seq, prev_hash, checked = start_seq, start_hash, 0
-    sha256, dumps = hashlib.sha256, json.dumps
+    expect = expect or {}
+    sha256, loads, canonical_text = hashlib.sha256, json.loads, _canonical_text
     for seq, created_at, actor_kind, actor_id, action, object_type, object_id, case_id, details, prev, digest in rows:
         if seq != expected_seq:
             problem = f"expected entry #{expected_seq} next, found #{seq} (an entry is missing or out of order)"
@@ -180,31 +247,170 @@ def verify_rows(rows: Iterable[tuple], *, start_seq: int = 1, start_hash: str = 
         if prev != prev_hash:
             problem = "its previous-hash does not match the entry before it"
             return Verification(False, checked, seq - 1, prev_hash, seq, problem)
-        payload = dumps(
-            [
-                seq,
-                created_at.isoformat(timespec="microseconds"),
-                actor_kind,
-                actor_id,
-                action,
-                object_type,
-                object_id,
-                case_id,
-                details,
-                prev,
-            ],
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
+        try:
+            if details.__class__ is str:
+                details = loads(details)
+            is_iso = created_at.__class__ is str and created_at[10:11] == "T"
+            created = created_at if is_iso else _created_iso(created_at)
+            payload = canonical_text(
+                seq, created, actor_kind, actor_id, action, object_type, object_id, case_id, details, prev
+            ).encode()
+        except (TypeError, ValueError, AttributeError):
+            return Verification(False, checked, seq - 1, prev_hash, seq, "its fields do not have the stored types")
         if sha256(payload).hexdigest() != digest:
             return Verification(False, checked, seq - 1, prev_hash, seq, "its content does not match its hash")
+        if seq in expect and expect[seq] != digest:
+            problem = "it differs from the checkpoint: the trail was rewritten from here or earlier"
+            return Verification(False, checked, seq - 1, prev_hash, seq, problem)
         prev_hash, expected_seq, checked = digest, seq + 1, checked + 1
     return Verification(True, checked, expected_seq - 1, prev_hash)
 
 
-def verify(session: Session | None = None, batch_size: int = 5000) -> Verification:
-    """Verify the whole trail stored in the database."""
+_SELECT_BATCH = {
+    "sqlite": (
+        "SELECT seq, created_at, actor_kind, actor_id, action, object_type, object_id, case_id, details, prev_hash, "
+        "hash FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?"
+    ),
+    "postgresql": (
+        # to_char gives the canonical time text directly: no datetime objects to build and format.
+        "SELECT seq, to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), actor_kind, actor_id, action, object_type, "
+        "object_id, case_id, details, prev_hash, hash FROM audit_entries WHERE seq > %s ORDER BY seq LIMIT %s"
+    ),
+}
+
+
+def iter_rows(session: Session | None = None, *, after_seq: int = 0, batch_size: int = 20000) -> Iterator[tuple]:
+    """Every entry after `after_seq` as a plain tuple, in keyset batches over a raw DB-API cursor (fast)."""
     session = session or db.session
-    rows = session.execute(select(*AUDIT_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch_size))
-    return verify_rows(tuple(row) for row in rows)
+    connection = session.connection()
+    dialect = connection.dialect.name
+    sql = _SELECT_BATCH.get(dialect)
+    if sql is None:  # another database: the portable, slower path
+        rows = session.execute(
+            select(*AUDIT_COLUMNS).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq)
+        ).tuples()
+        yield from rows
+        return
+    cursor = connection.connection.cursor()
+    try:
+        cursor.arraysize = batch_size
+        last = after_seq
+        while True:
+            cursor.execute(sql, (last, batch_size))
+            batch = cursor.fetchall()
+            if not batch:
+                return
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            last = batch[-1][0]
+    finally:
+        cursor.close()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head of the trail at a moment, signed with the checkpoint key."""
+
+    seq: int
+    hash: str
+    taken_at: str
+    signature: str
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "kind": CHECKPOINT_KIND,
+                "version": 1,
+                "seq": self.seq,
+                "hash": self.hash,
+                "taken_at": self.taken_at,
+                "hmac_sha256": self.signature,
+            },
+            indent=2,
+        )
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or whose signature does not match the configured key."""
+
+
+def _checkpoint_message(seq: int, digest: str, taken_at: str) -> bytes:
+    return json.dumps([CHECKPOINT_KIND, 1, seq, digest, taken_at], separators=(",", ":")).encode()
+
+
+def sign_checkpoint(key: str, seq: int, digest: str, taken_at: str) -> str:
+    """HMAC-SHA256 of a checkpoint's fields under the checkpoint key."""
+    return hmac.new(key.encode(), _checkpoint_message(seq, digest, taken_at), hashlib.sha256).hexdigest()
+
+
+def head(session: Session | None = None) -> tuple[int, str]:
+    """The last entry's sequence number and hash (0 and the genesis hash for an empty trail)."""
+    session = session or db.session
+    row = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+
+def make_checkpoint(key: str, session: Session | None = None) -> Checkpoint:
+    """Sign the current head of the trail."""
+    if not key:
+        raise CheckpointError("CASEWORK_AUDIT_CHECKPOINT_KEY is not set.")
+    seq, digest = head(session)
+    taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Checkpoint(seq, digest, taken_at, sign_checkpoint(key, seq, digest, taken_at))
+
+
+def load_checkpoint(raw: str, key: str) -> Checkpoint:
+    """Read a checkpoint file and check its signature; CheckpointError says what is wrong."""
+    try:
+        data = json.loads(raw)
+        if data.get("kind") != CHECKPOINT_KIND or data.get("version") != 1:
+            raise CheckpointError("This is not a Casework audit checkpoint.")
+        seq, digest, taken_at, signature = data["seq"], data["hash"], data["taken_at"], data["hmac_sha256"]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError("The checkpoint cannot be read: it is not a Casework checkpoint file.") from error
+    if not (isinstance(seq, int) and isinstance(digest, str) and isinstance(taken_at, str)):
+        raise CheckpointError("The checkpoint cannot be read: its fields have the wrong types.")
+    if not key or not hmac.compare_digest(str(signature), sign_checkpoint(key, seq, digest, taken_at)):
+        raise CheckpointError("The checkpoint's signature does not match the configured checkpoint key.")
+    return Checkpoint(seq, digest, taken_at, signature)
+
+
+def verify(
+    session: Session | None = None, *, checkpoint: Checkpoint | None = None, batch_size: int = 20000
+) -> Verification:
+    """Verify the whole trail stored in the database (and that it extends `checkpoint`, if given)."""
+    expect = {checkpoint.seq: checkpoint.hash} if checkpoint and checkpoint.seq > 0 else None
+    result = verify_rows(iter_rows(session, batch_size=batch_size), expect=expect)
+    if result.ok and checkpoint is not None and checkpoint.seq > result.head_seq:
+        problem = (
+            f"the trail ends at #{result.head_seq} but the checkpoint recorded #{checkpoint.seq}: "
+            "entries were removed (truncated, or an older backup restored)"
+        )
+        return Verification(False, result.checked, result.head_seq, result.head_hash, result.head_seq + 1, problem)
+    return result
+
+
+_GUARDS = {
+    "sqlite": (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entries'",
+        {"audit_entries_no_update", "audit_entries_no_delete", "audit_entries_append_at_head"},
+    ),
+    "postgresql": (
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_entries'::regclass "
+        "AND NOT tgisinternal AND tgenabled <> 'D'",
+        {"audit_entries_no_change", "audit_entries_no_truncate", "audit_entries_append_at_head"},
+    ),
+}
+
+
+def missing_guards(session: Session | None = None) -> list[str]:
+    """The append-only triggers that are missing or disabled (an empty list when all are in place)."""
+    session = session or db.session
+    sql, expected = _GUARDS.get(session.get_bind().dialect.name, ("", set()))
+    if not sql:
+        return []
+    present = set(session.execute(text(sql)).scalars())
+    return sorted(expected - present)

@@ -1,6 +1,7 @@
-"""`flask` commands: accounts, the demo data set."""
+"""`flask` commands: accounts, the demo data set, the audit trail."""
 
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -12,6 +13,7 @@ from casework.extensions import db
 def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(audit_group)
 
 
 @click.group(help="Manage staff accounts.")
@@ -73,3 +75,70 @@ def demo(count: int, if_empty: bool) -> None:
     click.echo("Demo accounts (demo passwords; never use the demo in production):")
     for role, email, password in iter_demo_accounts():
         click.echo(f"  {role:<16} {email:<36} {password}")
+
+
+@click.group("audit", help="Verify the audit trail and sign checkpoints of it.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint printed earlier by `audit checkpoint`: also prove the trail still extends it.",
+)
+@click.option("--no-record", is_flag=True, help="Do not add an audit entry for this verification (read-only use).")
+def audit_verify(checkpoint_file: Path | None, no_record: bool) -> None:
+    """Walk the whole chain; exit non-zero naming the first bad entry."""
+    from casework import audit
+    from casework.auditing import service
+
+    checkpoint = None
+    if checkpoint_file is not None:
+        try:
+            checkpoint = audit.load_checkpoint(checkpoint_file.read_text(), current_app.config["AUDIT_CHECKPOINT_KEY"])
+        except (audit.CheckpointError, UnicodeDecodeError) as error:
+            raise click.ClickException(str(error)) from error
+    started = time.perf_counter()
+    outcome = service.run_verification("system", checkpoint=checkpoint, source="cli", record=not no_record)
+    elapsed = time.perf_counter() - started
+    if not no_record:
+        db.session.commit()
+    result = outcome.verification
+    if checkpoint is not None and result.ok:
+        click.echo(f"The trail extends the checkpoint of entry #{checkpoint.seq} taken {checkpoint.taken_at}.")
+    for name in outcome.missing_guards:
+        click.echo(f"Warning: the append-only trigger {name} is missing or disabled.", err=True)
+    if not result.ok:
+        raise click.ClickException(result.message)
+    if outcome.missing_guards:
+        raise click.ClickException("The chain is intact, but the database no longer refuses changes to it.")
+    rate = result.checked / elapsed if elapsed > 0 else 0
+    click.echo(f"{result.message} ({elapsed:.2f} s, {rate:,.0f} entries/s)")
+    click.echo(f"Head: #{result.head_seq} {result.head_hash}")
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the checkpoint to this file (readable by its owner only) instead of printing it.",
+)
+def audit_checkpoint(output: Path | None) -> None:
+    """Print the head of the trail signed with CASEWORK_AUDIT_CHECKPOINT_KEY, to keep outside the system."""
+    from casework import audit
+    from casework.auditing import service
+
+    try:
+        checkpoint = service.take_checkpoint("system", current_app.config["AUDIT_CHECKPOINT_KEY"])
+    except audit.CheckpointError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    if output is None:
+        click.echo(checkpoint.as_json())
+        return
+    output.write_text(checkpoint.as_json() + "\n")
+    output.chmod(0o600)
+    click.echo(f"Checkpoint of entry #{checkpoint.seq} written to {output}.")
