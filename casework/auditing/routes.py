@@ -1,6 +1,6 @@
 """The auditor's workspace: the trail, a case's history, verification, exports. Auditors only; read-only."""
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, stream_with_context
+from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 
 from casework import ROOT, audit
@@ -113,4 +113,6 @@ def export():
 def export_verifier():
     if not VERIFIER.is_file():
         abort(404)
-    return send_file(VERIFIER, mimetype="text/x-python", as_attachment=True, download_name="verify_audit_export.py")
+    response = Response(VERIFIER.read_bytes(), mimetype="text/x-python")
+    response.headers["Content-Disposition"] = 'attachment; filename="verify_audit_export.py"'
+    return response
