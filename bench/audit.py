@@ -96,8 +96,14 @@ def _request_sized_transaction(user: User, case_id: int, with_audit: bool) -> tu
 
 def _settle() -> None:
     """Write bulk-loaded pages out, so the timed transactions do not pay for the load."""
+    db.session.commit()
+    db.session.close()
     if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        raw = db.engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
     else:
         db.session.execute(text("CHECKPOINT"))
         db.session.commit()

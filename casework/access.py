@@ -212,6 +212,10 @@ def set_restricted(actor: User, case: Case, restricted: bool) -> None:
         object_id=case.id,
         details={"restricted": restricted},
     )
+    # An intake coordinator who restricts a case keeps it (and can go on naming people on it); administrators
+    # see every reference anyway.
+    if restricted and actor.role in GRANTABLE_ROLES and case.assignee_id != actor.id and _grant(case, actor) is None:
+        _add_grant(actor, case, actor)
 
 
 def grant_access(actor: User, case: Case, user: User) -> CaseAccessGrant:
@@ -225,6 +229,10 @@ def grant_access(actor: User, case: Case, user: User) -> CaseAccessGrant:
         raise AccessChangeError(f"{user.display_name} is recused from this case: lift the recusal first.")
     if _grant(case, user) is not None:
         raise AccessChangeError(f"{user.display_name} is already named on this case.")
+    return _add_grant(actor, case, user)
+
+
+def _add_grant(actor: User, case: Case, user: User) -> CaseAccessGrant:
     grant = CaseAccessGrant(case_id=case.id, user_id=user.id, granted_by_id=actor.id)
     db.session.add(grant)
     db.session.flush()
