@@ -190,8 +190,7 @@ def record(
     clean = _check_details(details or {})
     object_id = None if object_id is None or object_id == "" else str(object_id)
     object_type = object_type or None
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # the change this entry records reaches the database first, in the same transaction
+    session.flush()  # the change this entry records reaches the database first, in the same transaction
     connection = session.connection()
     last_seq, prev_hash = _lock_head(connection)
     seq = last_seq + 1

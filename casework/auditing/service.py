@@ -206,13 +206,27 @@ def take_checkpoint(actor: User | str, key: str) -> audit.Checkpoint:
 # --- Export ------------------------------------------------------------------------------------------------
 
 EXPORT_FIELDS = audit.COLUMN_NAMES
+EXPORT_BATCH = 5000
 
 
 def _export_rows(trail_filter: TrailFilter, upto_seq: int) -> Iterator[tuple]:
-    query = trail_filter.apply(select(*audit.AUDIT_COLUMNS)).where(AuditEntry.seq <= upto_seq)
-    query = query.order_by(AuditEntry.seq)
-    for row in db.session.execute(query.execution_options(yield_per=5000)):
-        yield tuple(row)
+    """The filtered entries up to `upto_seq`, in keyset batches, each read in its own short transaction.
+
+    The export streams after the request has committed; ending the read transaction between batches matters on
+    SQLite, where every transaction holds the write lock, so a long export never stalls the office's work.
+    """
+    last = 0
+    while True:
+        query = trail_filter.apply(select(*audit.AUDIT_COLUMNS)).where(
+            AuditEntry.seq > last, AuditEntry.seq <= upto_seq
+        )
+        batch = db.session.execute(query.order_by(AuditEntry.seq).limit(EXPORT_BATCH)).all()
+        db.session.rollback()  # nothing was changed: this only ends the read transaction
+        if not batch:
+            return
+        for row in batch:
+            yield tuple(row)
+        last = batch[-1][0]
 
 
 def _export_values(row: tuple) -> dict:
