@@ -115,8 +115,8 @@ def audit_verify(checkpoint_file: Path | None, no_record: bool) -> None:
         raise click.ClickException(result.message)
     if outcome.missing_guards:
         raise click.ClickException("The chain is intact, but the database no longer refuses changes to it.")
-    rate = result.checked / elapsed if elapsed > 0 else 0
-    click.echo(f"{result.message} ({elapsed:.2f} s, {rate:,.0f} entries/s)")
+    rate = f", {result.checked / elapsed:,.0f} entries/s" if result.checked >= 10_000 and elapsed > 0 else ""
+    click.echo(f"{result.message} ({elapsed:.2f} s{rate})")
     click.echo(f"Head: #{result.head_seq} {result.head_hash}")
 
 

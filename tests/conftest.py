@@ -60,7 +60,9 @@ def app():
     app = create_app("testing")
     app.test_client_class = FreshGlobalsClient
     _reset_database(app)
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()  # close pooled connections before the interpreter does (a ResourceWarning on psycopg)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 Behind the append lock, a trigger checks that a new entry's seq is the head's plus one and its
 prev_hash is the head's hash, so a missed lock fails loudly instead of forking the chain, and
 SQLite's INSERT OR REPLACE (which deletes without firing the DELETE trigger) cannot overwrite an entry.
+On PostgreSQL the audit triggers fire ALWAYS, even under session_replication_role = replica.
 
 Revision ID: 0002_audit
 Revises: 0001
@@ -38,11 +39,17 @@ UPGRADE = {
         "END $$",
         "CREATE TRIGGER audit_entries_append_at_head BEFORE INSERT ON audit_entries "
         "FOR EACH ROW EXECUTE FUNCTION audit_entries_append_at_head()",
+        # Fire even for a session that sets session_replication_role = replica (which skips ordinary triggers).
+        "ALTER TABLE audit_entries ENABLE ALWAYS TRIGGER audit_entries_no_change",
+        "ALTER TABLE audit_entries ENABLE ALWAYS TRIGGER audit_entries_no_truncate",
+        "ALTER TABLE audit_entries ENABLE ALWAYS TRIGGER audit_entries_append_at_head",
     ],
 }
 DOWNGRADE = {
     "sqlite": ["DROP TRIGGER audit_entries_append_at_head"],
     "postgresql": [
+        "ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_no_change",
+        "ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_no_truncate",
         "DROP TRIGGER audit_entries_append_at_head ON audit_entries",
         "DROP FUNCTION audit_entries_append_at_head()",
     ],

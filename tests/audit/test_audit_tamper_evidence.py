@@ -168,6 +168,15 @@ def test_sqlite_insert_or_replace_cannot_overwrite_an_entry(db, trail):
     assert audit.verify().ok
 
 
+def test_postgresql_refuses_changes_even_in_replica_mode(db, trail):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("session_replication_role exists only on PostgreSQL")
+    with pytest.raises(DatabaseError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+        db.session.execute(text("DELETE FROM audit_entries WHERE seq = :seq"), {"seq": trail[3].seq})
+    assert audit.verify().ok
+
+
 def test_verification_reports_missing_or_disabled_triggers(db, trail):
     assert audit.missing_guards() == []
     with triggers_bypassed(db.session):
