@@ -51,7 +51,7 @@ def append_bulk(session, count: int, action: str = "test.bulk") -> list[dict]:
     seq, digest = audit.head(session)
     rows = chain_rows(count, start_seq=seq + 1, prev_hash=digest, action=action)
     for start in range(0, len(rows), 5000):
-        session.execute(insert(AuditEntry), rows[start : start + 5000])
+        session.execute(insert(AuditEntry.__table__), rows[start : start + 5000])
     session.flush()
     return rows
 

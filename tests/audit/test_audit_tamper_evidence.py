@@ -134,7 +134,8 @@ def test_a_checkpoint_with_a_forged_signature_is_refused(db, trail):
 
 def test_a_clean_trail_of_100000_entries_gives_no_false_alarm(db):
     before, _ = audit.head()
-    rows = append_bulk(db.session, 100_000)
+    with triggers_bypassed(db.session):  # only to load faster: the rows are a valid continuation of the chain
+        rows = append_bulk(db.session, 100_000)
     result = audit.verify()
     assert result.ok, result.message
     assert result.checked == before + 100_000
