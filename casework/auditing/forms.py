@@ -17,7 +17,7 @@ class TrailFilterForm(FlaskForm):
     case = StringField(
         "Case reference",
         validators=[Optional(), Length(max=20)],
-        description="For example OH-2026-00042.",
+        description="For example OH-2026-00042, or #42 for the case numbered 42 (also after a purge).",
         filters=[lambda v: v.strip().upper() if v else v],
     )
     actor = SelectField("Actor", validators=[Optional()])

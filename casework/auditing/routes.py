@@ -27,7 +27,10 @@ def _trail_filter(form) -> service.TrailFilter | None:
     if not form.validate():
         return None
     case_id = None
-    if form.case.data:
+    number = (form.case.data or "").removeprefix("#")
+    if number.isdigit() and len(number) < 10:
+        case_id = int(number)  # a case number: still works once a purge has removed the case and its reference
+    elif form.case.data:
         case = service.find_case_for_auditor(current_user, form.case.data)
         if case is None:
             form.case.errors.append("No case has that reference.")

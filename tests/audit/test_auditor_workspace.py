@@ -51,6 +51,13 @@ def test_filters_narrow_the_trail_and_are_recorded_without_free_text(client, log
     assert details == {"case_id": case.id, "actor": f"user:{investigator.id}", "action": "case."}
 
 
+def test_a_purged_case_is_still_found_in_the_trail_by_its_number(client, login_as, db):
+    login_as("auditor")
+    audit.record("case.purged", "system", case_id=424242, object_type="case", object_id=424242)
+    page = client.get("/audit/", query_string={"case": "#424242"}).get_data(as_text=True)
+    assert "case.purged" in page and "case #424242" in page
+
+
 def test_a_date_range_and_bad_filters_get_clear_messages(client, login_as):
     login_as("auditor")
     today = utcnow().date()
