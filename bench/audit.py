@@ -1,6 +1,7 @@
 """What the audit trail costs: an append inside a request-sized transaction, and the verification rate.
 
-    python bench/audit.py --pg-url postgresql+psycopg://user@host:port/db   (or CASEWORK_BENCH_PG_URL)
+    python bench/audit.py --pg-url postgresql+psycopg://user@host:port/db
+    (or CASEWORK_BENCH_PG_URL, or CASEWORK_DATABASE_URL when it points at PostgreSQL)
 
 Runs on SQLite (a temporary file) and on PostgreSQL (a temporary database created next to the one in the
 URL, dropped afterwards); it skips nothing and fails when no PostgreSQL URL is given. Prints, per database:
@@ -177,7 +178,14 @@ def bench_database(label: str, url: str, transactions: int, entries: int) -> Non
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pg-url", default=os.environ.get("CASEWORK_BENCH_PG_URL"), help="a PostgreSQL URL")
+    database_url = os.environ.get("CASEWORK_DATABASE_URL", "")
+    default_pg = os.environ.get("CASEWORK_BENCH_PG_URL") or (database_url if database_url.startswith("postgresql") else None)
+    parser.add_argument(
+        "--pg-url",
+        default=default_pg,
+        help="a PostgreSQL URL (default: CASEWORK_BENCH_PG_URL, else CASEWORK_DATABASE_URL if it is PostgreSQL); "
+        "a temporary database is created next to it and dropped afterwards",
+    )
     parser.add_argument("--entries", type=int, default=300_000, help="trail size for the verification rate")
     parser.add_argument("--transactions", type=int, default=500, help="transactions of each kind")
     args = parser.parse_args()
