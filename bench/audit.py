@@ -179,7 +179,9 @@ def bench_database(label: str, url: str, transactions: int, entries: int) -> Non
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     database_url = os.environ.get("CASEWORK_DATABASE_URL", "")
-    default_pg = os.environ.get("CASEWORK_BENCH_PG_URL") or (database_url if database_url.startswith("postgresql") else None)
+    default_pg = os.environ.get("CASEWORK_BENCH_PG_URL") or (
+        database_url if database_url.startswith("postgresql") else None
+    )
     parser.add_argument(
         "--pg-url",
         default=default_pg,

@@ -24,7 +24,8 @@ when a rule of the app has no row in any matrix file, or a row names an endpoint
 `names_case`), `other_user` (an active investigator, e.g. someone to recuse or an account to edit) and `extra`,
 a dict your `setup(ctx)` callable may fill with objects the URL needs (evidence, notes…), built with
 `tests.factories`. `setup` may also move the case to the state your route needs, as long as the case stays in
-its situation (e.g. an investigator's visible case must stay an EOA case). `overrides={(role, situation): outcome}` states the rare exception to the rule.
+its situation (e.g. an investigator's visible case must stay an EOA case).
+`overrides={(role, situation): outcome}` states the rare exception to the rule.
 
 The situations, built for each role by `make_case`:
 - visible:     a case in the role's scope (EOA case for intake/investigator/admin/auditor; a case referred to
