@@ -11,7 +11,6 @@ import pytest
 
 from tests import factories
 from tests.access.matrix import ALLOWED, ANONYMOUS, FORBIDDEN, LOGIN, NOT_FOUND, ROLES, Ctx, Route, make_case
-from tests.conftest import TEST_PASSWORD
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -75,7 +74,7 @@ def _params():
 
 
 @pytest.mark.parametrize(("route", "role", "situation"), list(_params()))
-def test_route_gives_the_outcome_the_policy_demands(client, db, route, role, situation):
+def test_route_gives_the_outcome_the_policy_demands(client, db, login_as, route, role, situation):
     user = factories.UserFactory(role=role) if role != ANONYMOUS else None
     ctx = Ctx(user=user, case=None, other_user=factories.UserFactory(role="investigator"))
     if route.names_case:
@@ -83,8 +82,7 @@ def test_route_gives_the_outcome_the_policy_demands(client, db, route, role, sit
     if route.setup:
         route.setup(ctx)
     if user is not None:
-        signed_in = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
-        assert signed_in.status_code == 302
+        login_as(user)  # the conftest helper: it completes whatever sign-in steps the role needs
     response = client.open(route.url(ctx), method=route.method, data=route.data(ctx) if route.data else None)
     expected = route.expected(role, situation)
     assert _outcome(response, role) == expected, (

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from casework.models import AuditEntry
 from tests import factories
-from tests.conftest import TEST_PASSWORD
 
 SECRETS = (
     "Quinn Reporter",
@@ -36,7 +35,7 @@ def _all_entries_text(db) -> str:
     )
 
 
-def test_a_working_session_leaves_no_personal_data_in_the_trail(client, db, make_user, app):
+def test_a_working_session_leaves_no_personal_data_in_the_trail(client, db, make_user, login_as):
     investigator = make_user(
         "investigator", display_name="Ivy Investigator", email="ivy.investigator@casework.example.edu"
     )
@@ -53,7 +52,7 @@ def test_a_working_session_leaves_no_personal_data_in_the_trail(client, db, make
 
     # Sign-in failures with a real email and a wrong password; then real work.
     client.post("/login", data={"email": investigator.email, "password": "Wrong-Password-9"})
-    client.post("/login", data={"email": intake.email, "password": TEST_PASSWORD})
+    login_as(intake)
     client.get(f"/cases/{case.reference}/access")
     client.post(
         f"/cases/{case.reference}/access/recusals",
@@ -62,7 +61,7 @@ def test_a_working_session_leaves_no_personal_data_in_the_trail(client, db, make
     client.post(f"/cases/{case.reference}/access/restricted", data={"restricted": "1"})
     client.get("/cases/access", query_string={"reference": case.reference})
     client.post("/logout")
-    client.post("/login", data={"email": auditor.email, "password": TEST_PASSWORD})
+    login_as(auditor)
     client.get("/audit/", query_string={"case": case.reference, "action": "case."})
     client.get(f"/audit/cases/{case.reference}")
     client.post("/audit/verification")
@@ -75,9 +74,8 @@ def test_a_working_session_leaves_no_personal_data_in_the_trail(client, db, make
     assert leaked == []
 
 
-def test_every_detail_is_an_id_a_field_name_or_a_flag(client, db, make_user):
-    intake = make_user("intake")
-    client.post("/login", data={"email": intake.email, "password": TEST_PASSWORD})
+def test_every_detail_is_an_id_a_field_name_or_a_flag(client, db, make_user, login_as):
+    login_as("intake")
     case = factories.CaseFactory()
     client.post(f"/cases/{case.reference}/access/grants", data={"user_id": make_user("investigator").id})
     for entry in db.session.scalars(select(AuditEntry)):
