@@ -87,9 +87,10 @@ def may_change(user: User) -> bool:
 
 def find_visible_case(user: User, reference: str) -> Case | None:
     """The case with this reference if the user may see it, else None (whether or not it exists)."""
-    return db.session.execute(
-        visible_cases(user).where(Case.reference == reference.strip().upper())
-    ).scalar_one_or_none()
+    reference = reference.strip().upper()
+    if not reference or len(reference) > 20 or not reference.replace("-", "").isalnum():
+        return None  # not a reference at all (PostgreSQL would even refuse a NUL byte): nothing to look up
+    return db.session.execute(visible_cases(user).where(Case.reference == reference)).scalar_one_or_none()
 
 
 def load_case(user: User, reference: str, *, action: str = "case.view", record: bool = True) -> Case:

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, func, select
 
 from casework import audit
-from casework.access import visible_cases
+from casework.access import find_visible_case, visible_cases
 from casework.extensions import db
 from casework.models import AuditEntry, Case, CaseEvent, User
 
@@ -62,16 +62,14 @@ class TrailFilter:
                 query = query.where(AuditEntry.action == self.action)
         if self.date_from:
             query = query.where(AuditEntry.created_at >= datetime.combine(self.date_from, time.min))
-        if self.date_to:
+        if self.date_to and self.date_to < date.max:
             query = query.where(AuditEntry.created_at < datetime.combine(self.date_to + timedelta(days=1), time.min))
         return query
 
 
 def find_case_for_auditor(auditor: User, reference: str) -> Case | None:
     """The case with this reference if the auditor may see it (recusal applies to auditors too)."""
-    return db.session.execute(
-        visible_cases(auditor).where(Case.reference == reference.strip().upper())
-    ).scalar_one_or_none()
+    return find_visible_case(auditor, reference)
 
 
 def actor_choices() -> list[tuple[str, str]]:

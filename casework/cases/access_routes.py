@@ -26,7 +26,8 @@ def _load(reference: str, *, record: bool = False) -> Case:
 
 
 def _user_or_404(user_id) -> User:
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    number = str(user_id)
+    user = db.session.get(User, int(number)) if number.isdigit() and 0 < int(number) < 2**31 else None
     if user is None:
         raise NotFound()
     return user

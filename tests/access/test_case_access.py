@@ -173,3 +173,16 @@ def test_intake_restricting_a_case_then_no_longer_sees_it_unless_assigned(client
     db.session.refresh(case)
     assert case.restricted
     assert client.get(f"/cases/{case.reference}/access").status_code == 200  # still the assignee
+
+
+def test_an_impossible_user_number_is_a_404_not_an_error(client, login_as):
+    login_as("intake")
+    case = factories.CaseFactory()
+    response = client.post(f"/cases/{case.reference}/access/recusals/{10**30}/lift")
+    assert response.status_code == 404
+
+
+def test_a_reference_with_a_nul_byte_is_simply_not_found(client, login_as):
+    login_as("intake")
+    assert client.get("/cases/OH-2026%00/access").status_code == 404
+    assert client.get("/cases/access", query_string={"reference": "OH\x00"}).status_code == 200

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text
 
 from casework import ROOT, audit
@@ -214,3 +215,23 @@ def test_the_verifier_can_be_downloaded_from_the_export_page(client, login_as):
     assert "verify_audit_export.py" in client.get("/audit/export").get_data(as_text=True)
     response = client.get("/audit/export/verify_audit_export.py")
     assert response.status_code == 200 and b"def verify(" in response.data
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+        {"date_from": "2026-02-30"},
+        {"case": "#" + "9" * 30},
+        {"case": "x" * 5000},
+        {"case": "OH-2026\x00"},
+        {"actor": "user:99999999999999999999"},
+        {"action": "case.view\x00"},
+        {"before": "9" * 40, "after": "-1"},
+        {"format": "xml"},
+    ],
+)
+def test_odd_filters_get_an_answer_never_an_error(client, login_as, query):
+    login_as("auditor")
+    for url in ("/audit/", "/audit/export"):
+        assert client.get(url, query_string=query).status_code in (200, 400)
