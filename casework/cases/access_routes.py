@@ -38,8 +38,8 @@ def _people(roles=None) -> list:
 
 
 def _forms(case: Case, recusal_form=None, grant_form=None):
-    recusal_form = recusal_form or RecusalForm(formdata=None)
-    grant_form = grant_form or GrantForm(formdata=None)
+    recusal_form = RecusalForm(formdata=None) if recusal_form is None else recusal_form
+    grant_form = GrantForm(formdata=None) if grant_form is None else grant_form
     recusal_form.user_id.choices = choices(dict(_people()), blank="— choose —")
     grant_form.user_id.choices = choices(dict(_people(access.GRANTABLE_ROLES)), blank="— choose —")
     return recusal_form, grant_form
