@@ -75,3 +75,23 @@ def triggers_bypassed(session):
         yield
         for statement in sql.values():
             session.execute(text(statement))
+
+
+def append_as_worker(url: str, worker: int, count: int, start) -> None:
+    """A worker process of its own (like a gunicorn worker): its own engine and connection, committing each entry."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from casework import configure_sqlite
+
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine)
+    try:
+        with Session(engine) as session:
+            start.wait()
+            for n in range(count):
+                audit.record("test.concurrent", "system", details={"worker": worker, "n": n}, session=session)
+                session.commit()
+    finally:
+        engine.dispose()
