@@ -18,6 +18,11 @@ from casework.models import Case, CaseAccessGrant, Recusal, Referral, User
 INTAKE_STATES = ("received", "triaged")
 CONTENT_ROLES = ("intake", "investigator", "conduct_officer", "police_liaison", "auditor")
 REFERRAL_ROLES = {"conduct_officer": "conduct", "police_liaison": "umpd"}
+ACCESS_MANAGER_ROLES = ("intake", "admin")
+# Who may be named on a restricted case: the roles that work cases. Auditors see every case anyway;
+# administrators never read content, so a grant would give them nothing.
+GRANTABLE_ROLES = ("intake", "investigator", "conduct_officer", "police_liaison")
+MAX_RECUSAL_REASON = 500
 
 
 def _not_recused(user: User) -> ColumnElement[bool]:
@@ -80,11 +85,17 @@ def may_change(user: User) -> bool:
     return user.role in ("intake", "investigator", "conduct_officer", "police_liaison")
 
 
+def find_visible_case(user: User, reference: str) -> Case | None:
+    """The case with this reference if the user may see it, else None (whether or not it exists)."""
+    reference = reference.strip().upper()
+    if not reference or len(reference) > 20 or not reference.replace("-", "").isalnum():
+        return None  # not a reference at all (PostgreSQL would even refuse a NUL byte): nothing to look up
+    return db.session.execute(visible_cases(user).where(Case.reference == reference)).scalar_one_or_none()
+
+
 def load_case(user: User, reference: str, *, action: str = "case.view", record: bool = True) -> Case:
     """Load a case the user may see or 404 (no hint it exists); record the view."""
-    case = db.session.execute(
-        visible_cases(user).where(Case.reference == reference.strip().upper())
-    ).scalar_one_or_none()
+    case = find_visible_case(user, reference)
     if case is None:
         raise NotFound()
     if not may_read_content(user):
@@ -92,3 +103,196 @@ def load_case(user: User, reference: str, *, action: str = "case.view", record: 
     if record:
         audit.record(action, user, case_id=case.id, object_type="case", object_id=case.id)
     return case
+
+
+def load_case_reference(user: User, reference: str, *, roles: tuple[str, ...], action: str | None = None) -> Case:
+    """Load a case for a page that names it: 404 if the user may not see it, then 403 if the role may not use
+    the page; record the view when `action` is given. Pages for administrators show no content."""
+    case = find_visible_case(user, reference)
+    if case is None:
+        raise NotFound()
+    if user.role not in roles:
+        raise Forbidden()
+    if action:
+        audit.record(action, user, case_id=case.id, object_type="case", object_id=case.id)
+    return case
+
+
+# --- Recusal and restriction: who else may see a case ---------------------------------------------------
+
+
+class AccessChangeError(ValueError):
+    """A recusal or grant that cannot be made, with a message for the form field it concerns."""
+
+    def __init__(self, message: str, field: str = "user_id") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def may_manage_access(user: User) -> bool:
+    """Intake coordinators and administrators manage recusals and restriction (administrators by reference)."""
+    return user.active and user.role in ACCESS_MANAGER_ROLES
+
+
+def _require_manager(actor: User, case: Case) -> None:
+    if not can_see(actor, case):
+        raise NotFound()
+    if not may_manage_access(actor):
+        raise Forbidden()
+
+
+def _recusal(case: Case, user: User) -> Recusal | None:
+    return db.session.execute(
+        select(Recusal).where(Recusal.case_id == case.id, Recusal.user_id == user.id)
+    ).scalar_one_or_none()
+
+
+def _grant(case: Case, user: User) -> CaseAccessGrant | None:
+    return db.session.execute(
+        select(CaseAccessGrant).where(CaseAccessGrant.case_id == case.id, CaseAccessGrant.user_id == user.id)
+    ).scalar_one_or_none()
+
+
+def recuse(actor: User, case: Case, user: User, reason: str | None) -> Recusal:
+    """Keep `user` away from `case` (conflict of interest): it vanishes for them everywhere."""
+    _require_manager(actor, case)
+    reason = (reason or "").strip()
+    if not reason:
+        raise AccessChangeError("Say why this person is recused (kept with the case, not in the trail).", "reason")
+    if len(reason) > MAX_RECUSAL_REASON:
+        raise AccessChangeError(f"Keep the reason under {MAX_RECUSAL_REASON} characters.", "reason")
+    if _recusal(case, user) is not None:
+        raise AccessChangeError(f"{user.display_name} is already recused from this case.")
+    if case.assignee_id == user.id:
+        raise AccessChangeError(f"{user.display_name} is assigned to this case: assign someone else first.")
+    recusal = Recusal(case_id=case.id, user_id=user.id, reason=reason, created_by_id=actor.id)
+    db.session.add(recusal)
+    db.session.flush()
+    audit.record(
+        "case.recusal_added",
+        actor,
+        case_id=case.id,
+        object_type="recusal",
+        object_id=recusal.id,
+        details={"user_id": user.id},
+    )
+    return recusal
+
+
+def lift_recusal(actor: User, case: Case, user: User) -> None:
+    """Let a recused user see the case again."""
+    _require_manager(actor, case)
+    recusal = _recusal(case, user)
+    if recusal is None:
+        raise AccessChangeError(f"{user.display_name} is not recused from this case.")
+    recusal_id = recusal.id
+    db.session.delete(recusal)
+    db.session.flush()
+    audit.record(
+        "case.recusal_lifted",
+        actor,
+        case_id=case.id,
+        object_type="recusal",
+        object_id=recusal_id,
+        details={"user_id": user.id},
+    )
+
+
+def set_restricted(actor: User, case: Case, restricted: bool) -> None:
+    """Restrict a case to its assignee and named users, or lift the restriction."""
+    _require_manager(actor, case)
+    if case.restricted == restricted:
+        return
+    case.restricted = restricted
+    db.session.flush()
+    audit.record(
+        "case.restriction_changed",
+        actor,
+        case_id=case.id,
+        object_type="case",
+        object_id=case.id,
+        details={"restricted": restricted},
+    )
+    # An intake coordinator who restricts a case keeps it (and can go on naming people on it); administrators
+    # see every reference anyway.
+    if restricted and actor.role in GRANTABLE_ROLES and case.assignee_id != actor.id and _grant(case, actor) is None:
+        _add_grant(actor, case, actor)
+
+
+def grant_access(actor: User, case: Case, user: User) -> CaseAccessGrant:
+    """Name a user who may see the case while it is restricted."""
+    _require_manager(actor, case)
+    if user.role not in GRANTABLE_ROLES:
+        raise AccessChangeError("Only staff who work cases can be named on a restricted case.")
+    if not user.active:
+        raise AccessChangeError(f"{user.display_name}'s account is deactivated.")
+    if _recusal(case, user) is not None:
+        raise AccessChangeError(f"{user.display_name} is recused from this case: lift the recusal first.")
+    if _grant(case, user) is not None:
+        raise AccessChangeError(f"{user.display_name} is already named on this case.")
+    return _add_grant(actor, case, user)
+
+
+def _add_grant(actor: User, case: Case, user: User) -> CaseAccessGrant:
+    grant = CaseAccessGrant(case_id=case.id, user_id=user.id, granted_by_id=actor.id)
+    db.session.add(grant)
+    db.session.flush()
+    audit.record(
+        "case.access_granted",
+        actor,
+        case_id=case.id,
+        object_type="access_grant",
+        object_id=grant.id,
+        details={"user_id": user.id},
+    )
+    return grant
+
+
+def revoke_access(actor: User, case: Case, user: User) -> None:
+    """Remove a named user from a restricted case."""
+    _require_manager(actor, case)
+    grant = _grant(case, user)
+    if grant is None:
+        raise AccessChangeError(f"{user.display_name} is not named on this case.")
+    grant_id = grant.id
+    db.session.delete(grant)
+    db.session.flush()
+    audit.record(
+        "case.access_revoked",
+        actor,
+        case_id=case.id,
+        object_type="access_grant",
+        object_id=grant_id,
+        details={"user_id": user.id},
+    )
+
+
+def look_up_case(user: User, reference: str) -> Case | None:
+    """Find a case by reference for the access page (administrators type it); the search is recorded."""
+    case = find_visible_case(user, reference)
+    audit.record("case.access_lookup", user, case_id=case.id if case else None, details={"found": case is not None})
+    return case
+
+
+def staff_choices(roles: tuple[str, ...] | None = None) -> list[User]:
+    """Active staff accounts (optionally of some roles), by name, to pick from on the access page."""
+    query = select(User).where(User.active.is_(True)).order_by(User.display_name)
+    if roles:
+        query = query.where(User.role.in_(roles))
+    return list(db.session.scalars(query))
+
+
+def recusals_for(case: Case) -> list[tuple[Recusal, User]]:
+    """The case's recusals with the recused users, oldest first."""
+    query = select(Recusal, User).join(User, User.id == Recusal.user_id).where(Recusal.case_id == case.id)
+    return [(r, u) for r, u in db.session.execute(query.order_by(Recusal.id))]
+
+
+def grants_for(case: Case) -> list[tuple[CaseAccessGrant, User]]:
+    """The users named on the case, oldest first."""
+    query = (
+        select(CaseAccessGrant, User)
+        .join(User, User.id == CaseAccessGrant.user_id)
+        .where(CaseAccessGrant.case_id == case.id)
+    )
+    return [(g, u) for g, u in db.session.execute(query.order_by(CaseAccessGrant.id))]

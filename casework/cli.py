@@ -1,6 +1,8 @@
-"""`flask` commands: accounts, the demo data set, retention, notifications."""
+"""`flask` commands: accounts, the demo data set, case deadlines, workflows, the audit trail, retention,
+notifications."""
 
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -16,6 +18,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(workflow)
     app.cli.add_command(retention)
     app.cli.add_command(notify)
+    app.cli.add_command(audit_group)
 
 
 @click.group(help="Manage staff accounts.")
@@ -202,3 +205,68 @@ def notify_deadlines(days: int | None) -> None:
         click.echo(f"{len(cases)} case(s) with a deadline approaching; notifications are off (CASEWORK_NOTIFY).")
     else:
         click.echo(f"{len(cases)} case(s) with a deadline approaching; {sent} message(s) queued.")
+@click.group("audit", help="Verify the audit trail and sign checkpoints of it.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint printed earlier by `audit checkpoint`: also prove the trail still extends it.",
+)
+@click.option("--no-record", is_flag=True, help="Do not add an audit entry for this verification (read-only use).")
+def audit_verify(checkpoint_file: Path | None, no_record: bool) -> None:
+    """Walk the whole chain; exit non-zero naming the first bad entry."""
+    from casework import audit
+    from casework.auditing import service
+
+    checkpoint = None
+    if checkpoint_file is not None:
+        try:
+            checkpoint = audit.load_checkpoint(checkpoint_file.read_text(), current_app.config["AUDIT_CHECKPOINT_KEY"])
+        except (audit.CheckpointError, UnicodeDecodeError) as error:
+            raise click.ClickException(str(error)) from error
+    started = time.perf_counter()
+    outcome = service.run_verification("system", checkpoint=checkpoint, source="cli", record=not no_record)
+    elapsed = time.perf_counter() - started
+    if not no_record:
+        db.session.commit()
+    result = outcome.verification
+    if checkpoint is not None and result.ok:
+        click.echo(f"The trail extends the checkpoint of entry #{checkpoint.seq} taken {checkpoint.taken_at}.")
+    for name in outcome.missing_guards:
+        click.echo(f"Warning: the append-only trigger {name} is missing or disabled.", err=True)
+    if not result.ok:
+        raise click.ClickException(result.message)
+    if outcome.missing_guards:
+        raise click.ClickException("The chain is intact, but the database no longer refuses changes to it.")
+    rate = f", {result.checked / elapsed:,.0f} entries/s" if result.checked >= 10_000 and elapsed > 0 else ""
+    click.echo(f"{result.message} ({elapsed:.2f} s{rate})")
+    click.echo(f"Head: #{result.head_seq} {result.head_hash}")
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the checkpoint to this file (readable by its owner only) instead of printing it.",
+)
+def audit_checkpoint(output: Path | None) -> None:
+    """Print the head of the trail signed with CASEWORK_AUDIT_CHECKPOINT_KEY, to keep outside the system."""
+    from casework import audit
+    from casework.auditing import service
+
+    try:
+        checkpoint = service.take_checkpoint("system", current_app.config["AUDIT_CHECKPOINT_KEY"])
+    except audit.CheckpointError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    if output is None:
+        click.echo(checkpoint.as_json())
+        return
+    output.write_text(checkpoint.as_json() + "\n")
+    output.chmod(0o600)
+    click.echo(f"Checkpoint of entry #{checkpoint.seq} written to {output}.")

@@ -14,6 +14,7 @@ NAV = (
     ("reports.dashboard", "Dashboard", ALL_STAFF),
     ("auditing.trail", "Audit trail", ("auditor",)),
     ("auth.users", "Accounts", ("admin",)),
+    ("cases.access_lookup", "Case access", ("admin", "intake")),
     ("cases.workflows", "Workflows", ("admin",)),
 )
 

@@ -1,6 +1,6 @@
 """Second factor for staff: when it was enabled, the last accepted time step, one-time recovery codes.
 
-Revision ID: 0002_harden
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-21 11:05:00
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = "0002_harden"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
