@@ -12,6 +12,7 @@ from casework.extensions import db
 def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(search)
 
 
 @click.group(help="Manage staff accounts.")
@@ -73,3 +74,19 @@ def demo(count: int, if_empty: bool) -> None:
     click.echo("Demo accounts (demo passwords; never use the demo in production):")
     for role, email, password in iter_demo_accounts():
         click.echo(f"  {role:<16} {email:<36} {password}")
+
+
+@click.group(help="The full-text search index.")
+def search() -> None:
+    pass
+
+
+@search.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the whole full-text search index from the cases, parties and notes."""
+    from casework.search import reindex_all
+
+    started = time.perf_counter()
+    count = reindex_all()
+    db.session.commit()
+    click.echo(f"Indexed {count:,} cases in {time.perf_counter() - started:.1f} s.")
