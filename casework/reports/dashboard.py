@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Float, and_, cast, exists, func, select
+from sqlalchemy import Float, and_, case, cast, exists, func, select
 
 from casework.access import visibility_clause
 from casework.extensions import db
+from casework.flows import default_workflow
 from casework.models import Case, CaseBehaviour, CaseEvent, CasePlatform, Referral, User, utcnow
 
 WEEKS = 26
@@ -100,10 +101,24 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
     now = utcnow()
     week_start = today - timedelta(days=today.weekday()) - timedelta(weeks=WEEKS - 1)
     since = datetime.combine(week_start, datetime.min.time())
-    is_open = Case.status != "closed"
 
-    by_state_office = db.session.execute(
-        select(Case.status, Case.office, func.count()).where(visible, is_open).group_by(Case.status, Case.office)
+    # One pass over the open cases (an index-only scan of ix_cases_status_office_due, plus the
+    # visibility probes) gives the open counts, the overdue count and the unacknowledged referrals.
+    open_states = [state.name for state in default_workflow().states if not state.terminal]
+    acknowledged = exists().where(
+        Referral.case_id == Case.id, Referral.acknowledged_at.is_not(None), Referral.returned_at.is_(None)
+    )
+    referred = Case.status.in_([state for state in open_states if state.startswith("referred")])
+    figures = db.session.execute(
+        select(
+            Case.status,
+            Case.office,
+            func.count(),
+            func.sum(case((Case.due_on < today, 1), else_=0)),
+            func.sum(case((and_(referred, ~acknowledged), 1), else_=0)),
+        )
+        .where(Case.status.in_(open_states), visible)
+        .group_by(Case.status, Case.office)
     ).all()
 
     day = func.date(Case.created_at)
@@ -115,21 +130,13 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
         if 0 <= weeks_in < WEEKS:
             weeks[week_start + timedelta(weeks=weeks_in)] += count
 
-    overdue = db.session.scalar(select(func.count()).select_from(Case).where(visible, is_open, Case.due_on < today))
-    acknowledged = exists().where(
-        Referral.case_id == Case.id, Referral.acknowledged_at.is_not(None), Referral.returned_at.is_(None)
-    )
-    referred_states = ("referred_eoa", "referred_conduct", "referred_umpd")
-    awaiting = db.session.scalar(
-        select(func.count()).select_from(Case).where(visible, Case.status.in_(referred_states), ~acknowledged)
-    )
+    recent = select(Case.id).where(Case.created_at >= since, visible)
 
     def counts(column, model):
+        # Driven by the recent cases (an IN list), not by a scan of every platform or behaviour row.
         query = (
             select(column, func.count())
-            .select_from(model)
-            .join(Case, and_(Case.id == model.case_id, Case.created_at >= since))
-            .where(visible)
+            .where(model.case_id.in_(recent))
             .group_by(column)
             .order_by(func.count().desc(), column)
         )
@@ -138,12 +145,12 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
     to_triage = _durations(user, "triaged", since, dialect)
     to_close = [h / 24.0 for h in _durations(user, "closed", since, dialect)]
     return Dashboard(
-        open_by_state_office={(state, office): n for state, office, n in by_state_office},
+        open_by_state_office={(state, office): n for state, office, n, _, _ in figures},
         weekly=sorted(weeks.items()),
         to_triage_hours=_timing(to_triage),
         to_close_days=_timing(to_close),
-        overdue=overdue,
-        awaiting_acknowledgement=awaiting,
+        overdue=sum(int(row[3] or 0) for row in figures),
+        awaiting_acknowledgement=sum(int(row[4] or 0) for row in figures),
         platforms=counts(CasePlatform.platform, CasePlatform),
         behaviours=counts(CaseBehaviour.behaviour, CaseBehaviour),
         computed_at=now,
