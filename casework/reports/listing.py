@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, exists, false, or_, select, tuple_
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
 from casework.extensions import db
+from casework.flows import default_workflow
 from casework.models import Case, CaseBehaviour, CasePlatform, User
 
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "due": "Due date (soonest first)"}
@@ -84,26 +85,38 @@ class CasePage:
 # --- cursors -----------------------------------------------------------------------------------
 
 
-def encode_cursor(sort: str, row: CaseRow) -> str:
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts (the last row's sort key and id), and the count page 1 found."""
+
+    key: date | datetime | None
+    id: int
+    count: int
+    count_is_exact: bool
+
+
+def encode_cursor(sort: str, row: CaseRow, count: int, exact: bool) -> str:
     if sort == "due":
         key = row.due_on.isoformat() if row.due_on else None
     else:
         key = row.created_at.isoformat(timespec="microseconds")
-    raw = json.dumps([sort, key, row.id], separators=(",", ":")).encode()
+    raw = json.dumps([sort, key, row.id, count, exact], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(sort: str, cursor: str) -> tuple[date | datetime | None, int] | None:
-    """The (sort key, id) a cursor carries, or None when it is missing, malformed or for another sort."""
+def decode_cursor(sort: str, cursor: str) -> Cursor | None:
+    """The cursor's position, or None when it is missing, malformed or made for another sort."""
     if not cursor or len(cursor) > 200:
         return None
     try:
-        kind, key, case_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if kind != sort or not isinstance(case_id, int):
+        kind, key, case_id, count, exact = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if kind != sort or not all(isinstance(v, int) for v in (case_id, count)) or not isinstance(exact, bool):
             return None
         if sort == "due":
-            return (date.fromisoformat(key) if key is not None else None), case_id
-        return datetime.fromisoformat(key), case_id
+            position = date.fromisoformat(key) if key is not None else None
+        else:
+            position = datetime.fromisoformat(key)
+        return Cursor(position, case_id, max(count, 0), exact)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         return None
 
@@ -111,7 +124,20 @@ def decode_cursor(sort: str, cursor: str) -> tuple[date | datetime | None, int] 
 # --- the query ---------------------------------------------------------------------------------
 
 
-def filter_conditions(user: User, filters: CaseFilters, today: date, dialect: str) -> list:
+def text_condition(user: User, filters: CaseFilters, *, sorted_page: bool = True):
+    """The full-text part of the filters (None without text; never true for administrators)."""
+    if not filters.q:
+        return None
+    if not may_read_content(user):
+        return false()  # administrators never search case text
+    dialect = db.session.get_bind().dialect.name
+    return search.match_clause(user, filters.q, dialect, sorted_page=sorted_page)
+
+
+_UNSET = object()
+
+
+def filter_conditions(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> list:
     """SQL conditions for the filters (on top of the visibility clause)."""
     conditions = []
     if filters.state == OPEN:
@@ -146,28 +172,25 @@ def filter_conditions(user: User, filters: CaseFilters, today: date, dialect: st
         conditions.append(
             Case.created_at < datetime.combine(filters.created_to + timedelta(days=1), datetime.min.time())
         )
-    if filters.q and may_read_content(user):
-        match = search.match_clause(user, filters.q, dialect)
-        if match is not None:
-            conditions.append(match)
-    elif filters.q:
-        conditions.append(false())  # administrators never search case text
+    text_match = text_condition(user, filters) if text_match is _UNSET else text_match
+    if text_match is not None:
+        conditions.append(text_match)
     return conditions
 
 
-def _ordered(stmt: Select, sort: str, cursor: tuple | None) -> Select:
+def _ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
     if sort == "oldest":
         if cursor:
-            stmt = stmt.where(tuple_(Case.created_at, Case.id) > tuple_(*cursor))
+            stmt = stmt.where(tuple_(Case.created_at, Case.id) > tuple_(cursor.key, cursor.id))
         return stmt.order_by(Case.created_at.asc(), Case.id.asc())
     if sort == "due":
-        if cursor and cursor[0] is not None:
-            stmt = stmt.where(or_(tuple_(Case.due_on, Case.id) > tuple_(*cursor), Case.due_on.is_(None)))
+        if cursor and cursor.key is not None:
+            stmt = stmt.where(or_(tuple_(Case.due_on, Case.id) > tuple_(cursor.key, cursor.id), Case.due_on.is_(None)))
         elif cursor:
-            stmt = stmt.where(Case.due_on.is_(None), Case.id > cursor[1])
+            stmt = stmt.where(Case.due_on.is_(None), Case.id > cursor.id)
         return stmt.order_by(Case.due_on.asc().nulls_last(), Case.id.asc())
     if cursor:
-        stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(*cursor))
+        stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(cursor.key, cursor.id))
     return stmt.order_by(Case.created_at.desc(), Case.id.desc())
 
 
@@ -185,15 +208,14 @@ ROW_COLUMNS = (
 )
 
 
-def filtered_cases(user: User, filters: CaseFilters, today: date) -> Select:
+def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> Select:
     """The visible cases matching `filters`, as list columns (unordered)."""
-    dialect = db.session.get_bind().dialect.name
     return (
         visible_cases(user)
         .with_only_columns(*ROW_COLUMNS)
         .select_from(Case)
         .outerjoin(User, User.id == Case.assignee_id)
-        .where(*filter_conditions(user, filters, today, dialect))
+        .where(*filter_conditions(user, filters, today, text_match))
     )
 
 
@@ -202,16 +224,12 @@ def _row(record, today: date) -> CaseRow:
     return CaseRow(*record[:9], assignee_name=record.display_name, overdue=overdue)
 
 
-def count_cases(user: User, filters: CaseFilters, today: date) -> tuple[int, bool]:
+def count_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> tuple[int, bool]:
     """(count, exact): counted exactly up to COUNT_CAP, otherwise (COUNT_CAP, False)."""
-    dialect = db.session.get_bind().dialect.name
-    capped = (
-        visible_cases(user)
-        .with_only_columns(Case.id)
-        .where(*filter_conditions(user, filters, today, dialect))
-        .limit(COUNT_CAP + 1)
-        .subquery()
-    )
+    conditions = filter_conditions(user, filters, today, text_match)
+    if filters.state == OPEN:  # as a list of states, the count can read ix_cases_status_office_due alone
+        conditions[0] = Case.status.in_([s.name for s in default_workflow().states if not s.terminal])
+    capped = visible_cases(user).with_only_columns(Case.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
     found = db.session.scalar(select(db.func.count()).select_from(capped))
     return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
 
@@ -227,14 +245,21 @@ def _attach_platforms(rows: list[CaseRow]) -> list[CaseRow]:
 
 
 def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -> CasePage:
-    """One keyset page of the visible cases matching `filters`, and the (capped) count; audited."""
+    """One keyset page of the visible cases matching `filters`, and the (capped) count; audited.
+
+    The count is taken on the first page and carried in the cursor, so later pages cost no more than the first.
+    """
     today = today or date.today()
     cursor = decode_cursor(filters.sort, filters.after)
-    stmt = _ordered(filtered_cases(user, filters, today), filters.sort, cursor).limit(filters.per_page + 1)
-    records = db.session.execute(stmt).all()
+    text_match = text_condition(user, filters)
+    stmt = _ordered(filtered_cases(user, filters, today, text_match), filters.sort, cursor)
+    records = db.session.execute(stmt.limit(filters.per_page + 1)).all()
     rows = [_row(r, today) for r in records[: filters.per_page]]
-    next_cursor = encode_cursor(filters.sort, rows[-1]) if len(records) > filters.per_page else None
-    count, exact = count_cases(user, filters, today)
+    if cursor:
+        count, exact = cursor.count, cursor.count_is_exact
+    else:
+        count, exact = count_cases(user, filters, today, text_condition(user, filters, sorted_page=False))
+    next_cursor = encode_cursor(filters.sort, rows[-1], count, exact) if len(records) > filters.per_page else None
     audit.record(
         "case.search",
         user,

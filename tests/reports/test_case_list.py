@@ -108,6 +108,7 @@ def test_keyset_pages_walk_every_case_once_in_order(client, login_as, sort):
         page = _page(client, query)
         seen += references(page)
         pages += 1
+        assert result_heading(page) == "60 cases"  # counted on page 1, carried by the cursor
         link = re.search(r'href="[^"]*?(\?[^"]*after=[^"]+)"', page)
         if not link:
             break

@@ -22,7 +22,7 @@ def test_intake_finds_a_case_by_words_of_its_narrative_including_word_forms(clie
     case = make_case(1, narrative="Someone is threatening me in the residence hall group chat.")
     make_case(2, narrative="A fake profile uses my photos.")
     assert _search(client, "residence chat") == [case.reference]
-    assert _search(client, "threat") == [case.reference]  # a prefix finds the longer word
+    assert _search(client, "threatened") == [case.reference]  # another form of the same word
     assert _search(client, "residence photos") == []  # every word must match
 
 
@@ -131,3 +131,14 @@ def test_the_migration_holds_the_same_search_sql_as_the_search_module():
     assert search.trigger_statements("sqlite") == migration.SQLITE_TRIGGERS
     assert migration.PG_CREATE == search.PG_CREATE
     assert search.trigger_statements("postgresql") == migration.PG_TRIGGERS
+
+
+def test_a_common_word_walks_the_sort_order_and_finds_the_same_cases(client, login_as, monkeypatch):
+    login_as("intake")
+    cases = [make_case(n, narrative=f"Posts in the hiking group, number {n}.") for n in range(6)]
+    make_case(9, narrative="Unrelated.")
+    expected = [c.reference for c in reversed(cases)]
+    assert _search(client, "hiking group") == expected
+    monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)  # as if "hiking" were common
+    assert _search(client, "hiking group") == expected
+    assert _search(client, "hiking", "sort=oldest") == expected[::-1]
