@@ -57,7 +57,7 @@ class Case(Base):
         Index("ix_cases_urgent_created", "urgent", "created_at", "id"),
         Index("ix_cases_disposition_created", "disposition", "created_at", "id"),
         # Covers the dashboard's pass over open cases (counts, overdue) without reading the table.
-        Index("ix_cases_status_office_due", "status", "office", "due_on", "restricted", "assignee_id"),
+        Index("ix_cases_status_office_due", "status", "office", "due_on", "restricted", "assignee_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,7 +22,7 @@ INDEXES = [
     ("cases", "ix_cases_risk_created", ["risk_level", "created_at", "id"]),
     ("cases", "ix_cases_urgent_created", ["urgent", "created_at", "id"]),
     ("cases", "ix_cases_disposition_created", ["disposition", "created_at", "id"]),
-    ("cases", "ix_cases_status_office_due", ["status", "office", "due_on", "restricted", "assignee_id"]),
+    ("cases", "ix_cases_status_office_due", ["status", "office", "due_on", "restricted", "assignee_id", "id"]),
     ("case_events", "ix_case_events_to_state_created", ["to_state", "created_at"]),
 ]
 
