@@ -51,7 +51,7 @@ def export_cases(user: User, filters: listing.CaseFilters, *, today: date) -> tu
     stmt = listing.filtered_cases(user, filters, today)
     if with_narrative:
         stmt = stmt.add_columns(Case.narrative)
-    stmt = listing._ordered(stmt, filters.sort, None).limit(EXPORT_MAX_ROWS)
+    stmt = listing.ordered(stmt, filters.sort, None).limit(EXPORT_MAX_ROWS)
     records = db.session.execute(stmt).all()
     if user.role == "admin":
         header = ["reference", "state", "office", "reported_on"]

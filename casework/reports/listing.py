@@ -178,7 +178,7 @@ def filter_conditions(user: User, filters: CaseFilters, today: date, text_match=
     return conditions
 
 
-def _ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
+def ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
     if sort == "oldest":
         if cursor:
             stmt = stmt.where(tuple_(Case.created_at, Case.id) > tuple_(cursor.key, cursor.id))
@@ -252,7 +252,7 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
     today = today or date.today()
     cursor = decode_cursor(filters.sort, filters.after)
     text_match = text_condition(user, filters)
-    stmt = _ordered(filtered_cases(user, filters, today, text_match), filters.sort, cursor)
+    stmt = ordered(filtered_cases(user, filters, today, text_match), filters.sort, cursor)
     records = db.session.execute(stmt.limit(filters.per_page + 1)).all()
     rows = [_row(r, today) for r in records[: filters.per_page]]
     if cursor:
