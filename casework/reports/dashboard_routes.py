@@ -11,7 +11,7 @@ from casework.navigation import ALL_STAFF
 from casework.reports import dashboard as figures
 from casework.reports import exports
 from casework.reports.routes import bp
-from casework.reports.service import local_today
+from casework.reports.service import loaded_objects_kept_after_commit, local_today
 
 
 @bp.get("/dashboard")
@@ -20,6 +20,8 @@ def dashboard():
     today = local_today()
     states = {s.name: s.label for s in default_workflow().states}
     d = figures.dashboard_for(current_user, today)
+    with loaded_objects_kept_after_commit():
+        db.session.commit()  # nothing to write: ends the transaction before rendering
     return render_template("reports/dashboard.html", d=d, states=states, today=today)
 
 

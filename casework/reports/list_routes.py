@@ -13,7 +13,7 @@ from casework.navigation import ALL_STAFF
 from casework.reports import exports, listing
 from casework.reports.forms import CaseFilterForm
 from casework.reports.routes import bp
-from casework.reports.service import assignable_staff, local_today
+from casework.reports.service import assignable_staff, loaded_objects_kept_after_commit, local_today
 
 EXPORT_ROLES = ("intake", "investigator", "auditor", "admin")
 
@@ -41,6 +41,7 @@ def case_list():
     page = None
     if form.validate():
         page = listing.list_cases(current_user, form.filters(request.args.get("after", "")), today=local_today())
+    with loaded_objects_kept_after_commit():
         db.session.commit()
     return render_template(
         "reports/case_list.html",

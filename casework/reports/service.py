@@ -1,5 +1,6 @@
 """Figures for the home page and dashboards, always over the cases a user may see."""
 
+from contextlib import contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -37,3 +38,16 @@ def assignable_staff() -> dict[str, str]:
 def local_today() -> date:
     """Today in the institution's time zone (deadlines are local business days)."""
     return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+@contextmanager
+def loaded_objects_kept_after_commit():
+    """Commit without expiring what is loaded (the signed-in user), so rendering the page afterwards
+    issues no query: on SQLite a query would open a new write transaction, holding the database
+    lock through the rendering while other requests wait."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
