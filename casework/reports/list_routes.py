@@ -18,11 +18,14 @@ from casework.reports.service import assignable_staff, loaded_objects_kept_after
 EXPORT_ROLES = ("intake", "investigator", "auditor", "admin")
 
 
+def _states() -> dict[str, str]:
+    return {s.name: s.label for s in default_workflow().states}
+
+
 def _filter_form() -> CaseFilterForm:
-    states = {s.name: s.label for s in default_workflow().states}
     return CaseFilterForm(
         formdata=request.args,
-        states=states,
+        states=_states(),
         assignees=assignable_staff(),
         text_search=may_read_content(current_user),
     )
@@ -48,6 +51,7 @@ def case_list():
         form=form,
         page=page,
         query=_query_string(form),
+        states=_states(),
         may_export=current_user.role in EXPORT_ROLES,
     )
 
@@ -57,7 +61,8 @@ def case_list():
 def export_case_list():
     form = _filter_form()
     if not form.validate():
-        return render_template("reports/case_list.html", form=form, page=None, query="", may_export=True), 400
+        page = render_template("reports/case_list.html", form=form, page=None, query="", states={}, may_export=True)
+        return page, 400
     body, rows = exports.export_cases(current_user, form.filters(), today=local_today())
     db.session.commit()
     return Response(
