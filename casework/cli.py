@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(retention)
     app.cli.add_command(notify)
     app.cli.add_command(audit_group)
+    app.cli.add_command(search)
 
 
 @click.group(help="Manage staff accounts.")
@@ -270,3 +271,17 @@ def audit_checkpoint(output: Path | None) -> None:
     output.write_text(checkpoint.as_json() + "\n")
     output.chmod(0o600)
     click.echo(f"Checkpoint of entry #{checkpoint.seq} written to {output}.")
+@click.group(help="The full-text search index.")
+def search() -> None:
+    pass
+
+
+@search.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the whole full-text search index from the cases, parties and notes."""
+    from casework.search import reindex_all
+
+    started = time.perf_counter()
+    count = reindex_all()
+    db.session.commit()
+    click.echo(f"Indexed {count:,} cases in {time.perf_counter() - started:.1f} s.")

@@ -10,6 +10,7 @@ CASE_WORKERS = ("intake", "investigator", "conduct_officer", "police_liaison")
 NAV = (
     ("reports.home", "Home", ALL_STAFF),
     ("cases.queue", "Cases", CASE_WORKERS + ("auditor",)),
+    ("reports.case_list", "All cases", ALL_STAFF),
     ("intake.staff_report", "Record a report", ("intake", "investigator")),
     ("reports.dashboard", "Dashboard", ALL_STAFF),
     ("auditing.trail", "Audit trail", ("auditor",)),

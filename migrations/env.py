@@ -88,6 +88,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The full-text search index is hand-written SQL, not described by the models.
+    from casework.search import include_object
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

@@ -6,11 +6,13 @@ from sqlalchemy import create_engine, inspect, text
 
 from casework.extensions import db
 from casework.models import Base
+from casework.search import include_object
 
 
 def test_models_and_migrations_agree(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(connection, opts=opts)
         assert compare_metadata(context, Base.metadata) == []
 
 

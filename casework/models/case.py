@@ -49,8 +49,15 @@ class Case(Base):
         Index("ix_cases_status_created", "status", "created_at", "id"),
         Index("ix_cases_office_status_created", "office", "status", "created_at", "id"),
         Index("ix_cases_assignee_status", "assignee_id", "status"),
-        Index("ix_cases_due_on", "due_on"),
         Index("ix_cases_created", "created_at", "id"),
+        # One per filter and sort of the case list (reports.case_list), newest first within each.
+        Index("ix_cases_due", "due_on", "id"),
+        Index("ix_cases_assignee_created", "assignee_id", "created_at", "id"),
+        Index("ix_cases_risk_created", "risk_level", "created_at", "id"),
+        Index("ix_cases_urgent_created", "urgent", "created_at", "id"),
+        Index("ix_cases_disposition_created", "disposition", "created_at", "id"),
+        # Covers the dashboard's pass over open cases (counts, overdue) without reading the table.
+        Index("ix_cases_status_office_due", "status", "office", "due_on", "restricted", "assignee_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,10 +1,16 @@
 """Figures for the home page and dashboards, always over the cases a user may see."""
 
+from contextlib import contextmanager
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from sqlalchemy import func, select
 
 from casework.access import visibility_clause
 from casework.extensions import db
 from casework.models import Case, User
+from casework.vocabulary import CASE_ROLES
 
 
 def count_cases_by_state(user: User) -> dict[str, int]:
@@ -17,3 +23,31 @@ def count_active_accounts() -> dict[str, int]:
     """Active accounts per role (for administrators)."""
     query = select(User.role, func.count()).where(User.active.is_(True)).group_by(User.role)
     return dict(db.session.execute(query).all())
+
+
+def assignable_staff() -> dict[str, str]:
+    """Active case workers by id, for the "assigned to" filter."""
+    query = (
+        select(User.id, User.display_name)
+        .where(User.active.is_(True), User.role.in_(CASE_ROLES))
+        .order_by(User.display_name, User.id)
+    )
+    return {str(user_id): name for user_id, name in db.session.execute(query)}
+
+
+def local_today() -> date:
+    """Today in the institution's time zone (deadlines are local business days)."""
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+@contextmanager
+def loaded_objects_kept_after_commit():
+    """Commit without expiring what is loaded (the signed-in user), so rendering the page afterwards
+    issues no query: on SQLite a query would open a new write transaction, holding the database
+    lock through the rendering while other requests wait."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True

@@ -1,0 +1,43 @@
+"""The dashboard and the annual statistics export."""
+
+from flask import Response, render_template, request
+from flask_login import current_user
+
+from casework.auth.decorators import role_required
+from casework.errors import render_error
+from casework.extensions import db
+from casework.flows import default_workflow
+from casework.navigation import ALL_STAFF
+from casework.reports import dashboard as figures
+from casework.reports import exports
+from casework.reports.routes import bp
+from casework.reports.service import loaded_objects_kept_after_commit, local_today
+
+
+@bp.get("/dashboard")
+@role_required(*ALL_STAFF)
+def dashboard():
+    today = local_today()
+    states = {s.name: s.label for s in default_workflow().states}
+    d = figures.dashboard_for(current_user, today)
+    with loaded_objects_kept_after_commit():
+        db.session.commit()  # nothing to write: ends the transaction before rendering
+    return render_template("reports/dashboard.html", d=d, states=states, today=today)
+
+
+@bp.get("/reports/annual.csv")
+@role_required(*exports.ANNUAL_ROLES)
+def annual_statistics():
+    year = request.args.get("year", "")
+    if not (year.isdigit() and 2000 <= int(year) <= local_today().year):
+        return render_error(400, f"Give the year as four digits, from 2000 to {local_today().year}.")
+    body = exports.annual_statistics(current_user, int(year))
+    db.session.commit()
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="casework-annual-{year}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,76 @@
+"""The filtered list of every case a user may see, and its CSV export."""
+
+from urllib.parse import urlencode
+
+from flask import Response, render_template, request
+from flask_login import current_user
+
+from casework.access import may_read_content
+from casework.auth.decorators import role_required
+from casework.extensions import db
+from casework.flows import default_workflow
+from casework.navigation import ALL_STAFF
+from casework.reports import exports, listing
+from casework.reports.forms import CaseFilterForm
+from casework.reports.routes import bp
+from casework.reports.service import assignable_staff, loaded_objects_kept_after_commit, local_today
+
+EXPORT_ROLES = ("intake", "investigator", "auditor", "admin")
+
+
+def _states() -> dict[str, str]:
+    return {s.name: s.label for s in default_workflow().states}
+
+
+def _filter_form() -> CaseFilterForm:
+    return CaseFilterForm(
+        formdata=request.args,
+        states=_states(),
+        assignees=assignable_staff(),
+        text_search=may_read_content(current_user),
+    )
+
+
+def _query_string(form: CaseFilterForm, **extra) -> str:
+    pairs = [(f.name, f.data) for f in form if f.data not in (None, "", False)]
+    pairs = [(name, "y" if value is True else value) for name, value in pairs]
+    return urlencode(pairs + [(k, v) for k, v in extra.items() if v])
+
+
+@bp.get("/cases/all")
+@role_required(*ALL_STAFF)
+def case_list():
+    form = _filter_form()
+    page = None
+    if form.validate():
+        page = listing.list_cases(current_user, form.filters(request.args.get("after", "")), today=local_today())
+    with loaded_objects_kept_after_commit():
+        db.session.commit()
+    return render_template(
+        "reports/case_list.html",
+        form=form,
+        page=page,
+        query=_query_string(form),
+        states=_states(),
+        may_export=current_user.role in EXPORT_ROLES,
+    )
+
+
+@bp.get("/cases/all.csv")
+@role_required(*EXPORT_ROLES)
+def export_case_list():
+    form = _filter_form()
+    if not form.validate():
+        page = render_template("reports/case_list.html", form=form, page=None, query="", states={}, may_export=True)
+        return page, 400
+    body, rows = exports.export_cases(current_user, form.filters(), today=local_today())
+    db.session.commit()
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": 'attachment; filename="cases.csv"',
+            "Cache-Control": "no-store",
+            "X-Case-Rows": str(rows),
+        },
+    )

@@ -1,0 +1,274 @@
+"""The filtered list of every case a user may see: filters, full-text search, keyset pages, counts.
+
+Everything starts from access.visible_cases(user), so a recused, restricted or out-of-scope case
+never appears in a page, a count or an export. Pages are keyset pages (no OFFSET): the cursor is
+the last row's sort key, opaque to the browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, and_, exists, false, or_, select, tuple_
+
+from casework import audit, search
+from casework.access import may_read_content, visible_cases
+from casework.extensions import db
+from casework.flows import default_workflow
+from casework.models import Case, CaseBehaviour, CasePlatform, User
+
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "due": "Due date (soonest first)"}
+PAGE_SIZES = (25, 50, 100)
+COUNT_CAP = 1000  # counted exactly up to here; beyond it the page says "more than 1,000"
+OPEN = "open"  # the pseudo-state "any state but closed"
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """What a user asked the list for. Empty values mean "any"."""
+
+    state: str = ""
+    office: str = ""
+    assignee: str = ""  # "me", "none" or a user id
+    platform: str = ""
+    behaviour: str = ""
+    risk: str = ""
+    disposition: str = ""
+    urgent: bool = False
+    overdue: bool = False
+    created_from: date | None = None
+    created_to: date | None = None
+    q: str = ""
+    sort: str = "newest"
+    per_page: int = 50
+    after: str = field(default="", compare=False)  # the opaque cursor
+
+    def used(self) -> list[str]:
+        """The names of the filters in use (what the audit trail records, never their text)."""
+        skip = {"sort", "per_page", "after", "q"}
+        return [f.name for f in fields(self) if f.name not in skip and getattr(self, f.name)]
+
+    @property
+    def has_text(self) -> bool:
+        return bool(search.terms(self.q))
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    reference: str
+    status: str
+    office: str
+    risk_level: str | None
+    urgent: bool
+    due_on: date | None
+    created_at: datetime
+    disposition: str | None
+    assignee_name: str | None
+    overdue: bool
+    platforms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: list[CaseRow]
+    count: int
+    count_is_exact: bool
+    next_cursor: str | None
+    first_page: bool
+
+
+# --- cursors -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts (the last row's sort key and id), and the count page 1 found."""
+
+    key: date | datetime | None
+    id: int
+    count: int
+    count_is_exact: bool
+
+
+def encode_cursor(sort: str, row: CaseRow, count: int, exact: bool) -> str:
+    if sort == "due":
+        key = row.due_on.isoformat() if row.due_on else None
+    else:
+        key = row.created_at.isoformat(timespec="microseconds")
+    raw = json.dumps([sort, key, row.id, count, exact], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(sort: str, cursor: str) -> Cursor | None:
+    """The cursor's position, or None when it is missing, malformed or made for another sort."""
+    if not cursor or len(cursor) > 200:
+        return None
+    try:
+        kind, key, case_id, count, exact = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if kind != sort or not all(isinstance(v, int) for v in (case_id, count)) or not isinstance(exact, bool):
+            return None
+        if sort == "due":
+            position = date.fromisoformat(key) if key is not None else None
+        else:
+            position = datetime.fromisoformat(key)
+        return Cursor(position, case_id, max(count, 0), exact)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+# --- the query ---------------------------------------------------------------------------------
+
+
+def text_condition(user: User, filters: CaseFilters, *, sorted_page: bool = True):
+    """The full-text part of the filters (None without text; never true for administrators)."""
+    if not filters.q:
+        return None
+    if not may_read_content(user):
+        return false()  # administrators never search case text
+    dialect = db.session.get_bind().dialect.name
+    return search.match_clause(user, filters.q, dialect, sorted_page=sorted_page)
+
+
+_UNSET = object()
+
+
+def filter_conditions(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> list:
+    """SQL conditions for the filters (on top of the visibility clause)."""
+    conditions = []
+    if filters.state == OPEN:
+        conditions.append(Case.status != "closed")
+    elif filters.state:
+        conditions.append(Case.status == filters.state)
+    if filters.office:
+        conditions.append(Case.office == filters.office)
+    if filters.assignee == "me":
+        conditions.append(Case.assignee_id == user.id)
+    elif filters.assignee == "none":
+        conditions.append(Case.assignee_id.is_(None))
+    elif filters.assignee.isdigit():
+        conditions.append(Case.assignee_id == int(filters.assignee))
+    if filters.platform:
+        conditions.append(exists().where(CasePlatform.case_id == Case.id, CasePlatform.platform == filters.platform))
+    if filters.behaviour:
+        conditions.append(
+            exists().where(CaseBehaviour.case_id == Case.id, CaseBehaviour.behaviour == filters.behaviour)
+        )
+    if filters.risk:
+        conditions.append(Case.risk_level == filters.risk)
+    if filters.disposition:
+        conditions.append(Case.disposition == filters.disposition)
+    if filters.urgent:
+        conditions.append(Case.urgent.is_(True))
+    if filters.overdue:
+        conditions.append(and_(Case.due_on < today, Case.status != "closed"))
+    if filters.created_from:
+        conditions.append(Case.created_at >= datetime.combine(filters.created_from, datetime.min.time()))
+    if filters.created_to:
+        conditions.append(
+            Case.created_at < datetime.combine(filters.created_to + timedelta(days=1), datetime.min.time())
+        )
+    text_match = text_condition(user, filters) if text_match is _UNSET else text_match
+    if text_match is not None:
+        conditions.append(text_match)
+    return conditions
+
+
+def ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
+    if sort == "oldest":
+        if cursor:
+            stmt = stmt.where(tuple_(Case.created_at, Case.id) > tuple_(cursor.key, cursor.id))
+        return stmt.order_by(Case.created_at.asc(), Case.id.asc())
+    if sort == "due":
+        if cursor and cursor.key is not None:
+            stmt = stmt.where(or_(tuple_(Case.due_on, Case.id) > tuple_(cursor.key, cursor.id), Case.due_on.is_(None)))
+        elif cursor:
+            stmt = stmt.where(Case.due_on.is_(None), Case.id > cursor.id)
+        return stmt.order_by(Case.due_on.asc().nulls_last(), Case.id.asc())
+    if cursor:
+        stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(cursor.key, cursor.id))
+    return stmt.order_by(Case.created_at.desc(), Case.id.desc())
+
+
+ROW_COLUMNS = (
+    Case.id,
+    Case.reference,
+    Case.status,
+    Case.office,
+    Case.risk_level,
+    Case.urgent,
+    Case.due_on,
+    Case.created_at,
+    Case.disposition,
+    User.display_name,
+)
+
+
+def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> Select:
+    """The visible cases matching `filters`, as list columns (unordered)."""
+    return (
+        visible_cases(user)
+        .with_only_columns(*ROW_COLUMNS)
+        .select_from(Case)
+        .outerjoin(User, User.id == Case.assignee_id)
+        .where(*filter_conditions(user, filters, today, text_match))
+    )
+
+
+def _row(record, today: date) -> CaseRow:
+    overdue = record.due_on is not None and record.due_on < today and record.status != "closed"
+    return CaseRow(*record[:9], assignee_name=record.display_name, overdue=overdue)
+
+
+def count_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> tuple[int, bool]:
+    """(count, exact): counted exactly up to COUNT_CAP, otherwise (COUNT_CAP, False)."""
+    conditions = filter_conditions(user, filters, today, text_match)
+    if filters.state == OPEN:  # as a list of states, the count can read ix_cases_status_office_due alone
+        conditions[0] = Case.status.in_([s.name for s in default_workflow().states if not s.terminal])
+    capped = visible_cases(user).with_only_columns(Case.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    found = db.session.scalar(select(db.func.count()).select_from(capped))
+    return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
+
+
+def _attach_platforms(rows: list[CaseRow]) -> list[CaseRow]:
+    if not rows:
+        return rows
+    by_case: dict[int, list[str]] = {}
+    query = select(CasePlatform.case_id, CasePlatform.platform).where(CasePlatform.case_id.in_([r.id for r in rows]))
+    for case_id, platform in db.session.execute(query.order_by(CasePlatform.id)):
+        by_case.setdefault(case_id, []).append(platform)
+    return [CaseRow(**{**r.__dict__, "platforms": tuple(by_case.get(r.id, ()))}) for r in rows]
+
+
+def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -> CasePage:
+    """One keyset page of the visible cases matching `filters`, and the (capped) count; audited.
+
+    The count is taken on the first page and carried in the cursor, so later pages cost no more than the first.
+    """
+    today = today or date.today()
+    cursor = decode_cursor(filters.sort, filters.after)
+    text_match = text_condition(user, filters)
+    stmt = ordered(filtered_cases(user, filters, today, text_match), filters.sort, cursor)
+    records = db.session.execute(stmt.limit(filters.per_page + 1)).all()
+    rows = [_row(r, today) for r in records[: filters.per_page]]
+    if cursor:
+        count, exact = cursor.count, cursor.count_is_exact
+    else:
+        count, exact = count_cases(user, filters, today, text_condition(user, filters, sorted_page=False))
+    next_cursor = encode_cursor(filters.sort, rows[-1], count, exact) if len(records) > filters.per_page else None
+    audit.record(
+        "case.search",
+        user,
+        details={
+            "filters": filters.used(),
+            "has_text": filters.has_text,
+            "sort": filters.sort,
+            "first_page": cursor is None,
+            "rows": len(rows),
+        },
+    )
+    return CasePage(_attach_platforms(rows), count, exact, next_cursor, cursor is None)
