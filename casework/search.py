@@ -16,7 +16,7 @@ The index is kept in step by SQL triggers on `cases` (narrative), `parties` and 
 whichever service writes a case, the index follows in the same transaction without any call.
 `reindex_case(case_id)` and `reindex_all()` rebuild by hand (`flask search reindex`); the demo
 seeder suspends the triggers for its bulk load and rebuilds the new range in bulk SQL at the end.
-The migration 0002_scale holds a frozen copy of the same statements; a test checks they agree.
+The migration 0004 holds a frozen copy of the same statements; a test checks they agree.
 """
 
 from __future__ import annotations

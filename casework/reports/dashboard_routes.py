@@ -3,7 +3,7 @@
 from flask import Response, render_template, request
 from flask_login import current_user
 
-from casework.auth.decorators import role_required
+from casework.auth.decorators import reauth_required, role_required
 from casework.errors import render_error
 from casework.extensions import db
 from casework.flows import default_workflow
@@ -27,6 +27,7 @@ def dashboard():
 
 @bp.get("/reports/annual.csv")
 @role_required(*exports.ANNUAL_ROLES)
+@reauth_required
 def annual_statistics():
     year = request.args.get("year", "")
     if not (year.isdigit() and 2000 <= int(year) <= local_today().year):

@@ -6,7 +6,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from casework.access import may_read_content
-from casework.auth.decorators import role_required
+from casework.auth.decorators import reauth_required, role_required
 from casework.extensions import db
 from casework.flows import default_workflow
 from casework.navigation import ALL_STAFF
@@ -58,6 +58,7 @@ def case_list():
 
 @bp.get("/cases/all.csv")
 @role_required(*EXPORT_ROLES)
+@reauth_required
 def export_case_list():
     form = _filter_form()
     if not form.validate():

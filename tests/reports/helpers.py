@@ -21,8 +21,8 @@ def make_case(minutes: int = 0, **kwargs):
 
 
 def references(page_html: str) -> list[str]:
-    """The case references shown in a list page, in order."""
-    return re.findall(r"OH-\d{4}-\d{5}", page_html)
+    """The case references shown in a list page, in order (link text, not the link's address)."""
+    return re.findall(r">(OH-\d{4}-\d{5})<", page_html)
 
 
 def result_heading(page_html: str) -> str:

@@ -104,3 +104,12 @@ def test_annual_statistics_refuse_a_bad_year_with_a_reason(client, login_as, yea
     login_as("admin")
     response = client.get("/reports/annual.csv", query_string={"year": year})
     assert response.status_code == 400 and "four digits" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/cases/all.csv", "/reports/annual.csv?year=2026"])
+def test_an_export_asks_for_the_password_again_after_ten_minutes(client, login_as, url):
+    login_as("auditor")
+    with client.session_transaction() as session:
+        session["reauth_at"] = 0
+    response = client.get(url)
+    assert response.status_code == 302 and "/account/confirm" in response.headers["Location"]

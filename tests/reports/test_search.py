@@ -126,7 +126,7 @@ def search_ids(word: str):
 
 
 def test_the_migration_holds_the_same_search_sql_as_the_search_module():
-    migration = importlib.import_module("migrations.versions.0002_scale")
+    migration = importlib.import_module("migrations.versions.0004_lists_search")
     assert migration.SQLITE_CREATE == [search.SQLITE_TABLE]
     assert search.trigger_statements("sqlite") == migration.SQLITE_TRIGGERS
     assert migration.PG_CREATE == search.PG_CREATE
