@@ -254,12 +254,16 @@ def _thousands(value: int | None) -> str:
 
 
 def _fmt_hash(value: str | None, group: int = 16) -> Markup:
-    """A full hash, with break opportunities every ``group`` characters (nothing is elided)."""
+    """A full hash, with break opportunities every ``group`` characters (nothing is elided).
+
+    The breaks are zero-width spaces, not ``<wbr>`` elements (each element costs a styled box);
+    pdftotext and copy-paste drop them, so the hash stays one searchable string.
+    """
     if not value:
         return Markup("—")
     text = str(value)
     parts = [escape(text[i : i + group]) for i in range(0, len(text), group)]
-    return Markup("<wbr>").join(parts)
+    return Markup("\u200b").join(parts)
 
 
 def _paragraphs(text: str | None) -> list[str]:
