@@ -11,7 +11,7 @@ from PIL import Image
 from casework import storage
 from casework.cases import service
 from casework.models import Evidence
-from tests.factories import CaseBehaviourFactory, CasePlatformFactory, CaseFactory, EvidenceFactory, PartyFactory
+from tests.factories import CaseBehaviourFactory, CaseFactory, CasePlatformFactory, EvidenceFactory, PartyFactory
 
 REPORTER_NAME = "Quillon Marchetti-Vasquez"
 REPORTER_EMAIL = "qmv.reporter7731@casework.example.edu"
