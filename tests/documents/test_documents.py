@@ -80,6 +80,7 @@ def test_case_summary_shows_the_whole_case_to_eoa_with_hashes_thumbnails_and_an_
     info = pdfinfo(response.data)
     assert info["Title"] == f"{case.reference} — Case summary" and info["Author"] == "Casework"
     assert REPORTER_NAME not in " ".join(info.values()) and intake.display_name not in " ".join(info.values())
+    assert not {"Subject", "Keywords"} & set(info)
 
 
 def poppler_images(data: bytes) -> str:
