@@ -16,6 +16,7 @@ Plain functions, no `request`; `record_generated` writes the audit entry (flushe
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -505,7 +506,8 @@ def audit_history_context(case: Case, reader: User) -> PDFContext:
     )
     return PDFContext(
         document=_document_info("audit_history", reader),
-        case=_case_info(case, workflow),
+        # The reporter's own words about their connection stay out, like the account itself.
+        case=dataclasses.replace(_case_info(case, workflow), connection=None),
         audience=Audience("Auditor"),
         timeline=_timeline(case, reader, workflow),
         audit_entries=lines,

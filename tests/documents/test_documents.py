@@ -32,6 +32,7 @@ EOA_SECRET = "EOA-internal: reporter's counsellor Wendeline Abernathy-Krug"
 CONDUCT_SECRET = "Conduct-internal: prior hearing file 88-Q"
 UMPD_SECRET = "UMPD-internal: detective Ingrid Halvorsen-Pike"
 SHARED = "Shared: respondent removed the post on request"
+CONNECTION = "After my op-ed in the Daily Collegian on parking fees"
 
 
 def _generations(db, case) -> list[AuditEntry]:
@@ -120,7 +121,7 @@ def test_referral_packet_of_a_non_consenting_reporter_hides_identity_and_other_o
 def test_audit_history_lists_the_cases_entries_with_hashes_and_the_chain_verified_at_print_time(
     client, db, login_as, named_case, make_user
 ):
-    case = named_case()
+    case = named_case(connected_to_content=True, connection_details=CONNECTION)
     refer(case, make_user("intake"), "umpd", reason="Threats.")
     transition_entry = db.session.scalars(
         select(AuditEntry).where(AuditEntry.case_id == case.id, AuditEntry.action == "case.transition")
@@ -136,7 +137,8 @@ def test_audit_history_lists_the_cases_entries_with_hashes_and_the_chain_verifie
     assert "Chain verification at print time: intact" in " ".join(text.split())
     assert transition_entry.hash in flat and transition_entry.prev_hash in flat
     assert "case.transition" in text and "ReferredtoUMPD" in flat
-    assert REPORTER_NAME not in text and NARRATIVE not in " ".join(text.split())
+    for hidden in (REPORTER_NAME, NARRATIVE, CONNECTION, "Respondent Ostrowski"):
+        assert "".join(hidden.split()) not in flat, hidden
     [entry] = _generations(db, case)
     assert entry.actor_id == auditor.id and entry.details["kind"] == "audit_history"
     assert entry.details["sha256"] == hashlib.sha256(response.data).hexdigest()
