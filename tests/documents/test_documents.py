@@ -22,11 +22,12 @@ from tests.documents.conftest import (
     pdfinfo,
     pdftotext,
     png_bytes,
+    poppler,
     refer,
     squeezed,
     store_evidence,
 )
-from tests.factories import NoteFactory
+from tests.factories import NoteFactory, UserFactory
 
 EOA_SECRET = "EOA-internal: reporter's counsellor Wendeline Abernathy-Krug"
 CONDUCT_SECRET = "Conduct-internal: prior hearing file 88-Q"
@@ -70,7 +71,7 @@ def test_case_summary_shows_the_whole_case_to_eoa_with_hashes_thumbnails_and_an_
     assert CONDUCT_SECRET not in text and UMPD_SECRET not in text
     # The manifest's hash is the stored file's, hashed again now.
     assert storage.sha256_of(screenshot.storage_key) in squeezed(response.data)
-    assert "1" in poppler_images(response.data)
+    assert poppler_images(response.data) == 1  # the screenshot's thumbnail
     [entry] = _generations(db, case)
     assert entry.actor_id == intake.id
     assert entry.details == {
@@ -84,11 +85,9 @@ def test_case_summary_shows_the_whole_case_to_eoa_with_hashes_thumbnails_and_an_
     assert not {"Subject", "Keywords"} & set(info)
 
 
-def poppler_images(data: bytes) -> str:
-    """How many images the PDF embeds (besides none for the logo, an SVG drawn as vectors)."""
-    from tests.documents.conftest import poppler
-
-    return str(len(poppler("pdfimages", data, "-list").splitlines()[2:]))
+def poppler_images(data: bytes) -> int:
+    """How many raster images the PDF embeds (the logo is an SVG, drawn as vectors)."""
+    return len(poppler("pdfimages", data, "-list").splitlines()[2:])
 
 
 def test_referral_packet_of_a_non_consenting_reporter_hides_identity_and_other_offices_internal_notes(
@@ -213,8 +212,6 @@ def test_a_conduct_officer_may_not_print_the_packet_of_a_referral_to_umpd(client
 
 
 def documents_user(db, role):
-    from tests.factories import UserFactory
-
     return UserFactory(role=role)
 
 
