@@ -33,7 +33,7 @@ run: install
 	@echo "  conduct@demo.example.edu  police@demo.example.edu  auditor@demo.example.edu"
 	@echo "(admin@ and auditor@ set up two-step sign-in with an authenticator app at their first sign-in)"
 	@echo ""
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
 test: install-dev
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -13,6 +13,7 @@ MESSAGES = {
     413: ("That upload is too large", "Send smaller files, or fewer at once."),
     429: ("Too many attempts", "Please wait a few minutes before trying again."),
     500: ("Something went wrong on our side", "Nothing you typed was shared. Please try again shortly."),
+    503: ("Not available just now", "Please try again in a moment."),
 }
 
 

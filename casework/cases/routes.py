@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from casework import access, flows
+from casework import access, documents, flows
 from casework.auth.decorators import role_required
 from casework.cases import queries, service
 from casework.cases.forms import (
@@ -127,6 +127,7 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
         timeline=timeline,
         names=names,
         related=service.related_cases(case, reader),
+        documents=documents.available_documents(case, reader),
         actions=_action_forms(case, forms.get("action_overrides")),
         assign_form=assign_form if may_assign else None,
         note_form=(forms.get("note_form") or NoteForm(formdata=None, prefix="note"))
@@ -207,6 +208,8 @@ def fire(reference: str, trigger: str):
         return response
     db.session.commit()
     flash(f"{spec.label}: done. The case is now {workflow.state_label(case.status).lower()}.", "success")
+    if spec.refers:
+        flash("The referral packet for the receiving office is under Documents.", "success")
     return redirect(url_for("cases.case_page", reference=case.reference))
 
 
