@@ -71,13 +71,29 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> 
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The base URL of a real Casework server (gunicorn) on a throwaway SQLite database with the demo."""
+def live_workdir() -> Iterator[Path]:
+    """A throwaway folder for the live server's database, instance folder, evidence and log."""
     work = Path(tempfile.mkdtemp(prefix="casework-e2e-"))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_database(live_workdir) -> Path:
+    """The live server's SQLite file: tests read it (never write it) to check what the pages did."""
+    return live_workdir / "e2e.db"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_workdir, live_database) -> Iterator[str]:
+    """The base URL of a real Casework server (gunicorn) on a throwaway SQLite database with the demo."""
+    work = live_workdir
     env = {
         **os.environ,
         "CASEWORK_CONFIG": "development",
-        "CASEWORK_DATABASE_URL": f"sqlite:///{work / 'e2e.db'}",
+        "CASEWORK_DATABASE_URL": f"sqlite:///{live_database}",
         "CASEWORK_INSTANCE_DIR": str(work / "instance"),
         "CASEWORK_STORAGE_DIR": str(work / "storage"),
         "CASEWORK_SECRET_KEY": secrets.token_urlsafe(32),
@@ -109,7 +125,6 @@ def live_server() -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
