@@ -107,16 +107,18 @@ def fire_action(page, action: str, fields: dict[str, str], selects: dict[str, st
 
 
 def download_audit_history_pdf(page, reference: str) -> bytes:
-    """The auditor downloads a case's audit history as PDF (GET /cases/<reference>/audit-history.pdf).
+    """The auditor downloads the case's audit history as PDF: GET /cases/<reference>/audit-history.pdf.
 
-    Not called yet: the route is being built in parallel. Wire it in at the end of the journey test.
+    Not called yet: the route is being built in parallel. To wire it in, call it at the end of the auditor's
+    part of the journey test (`download_audit_history_pdf(auditor, reference)`); once the case page links to
+    it, prefer clicking that link inside `auditor.expect_download()`. Uses the auditor's signed-in session.
     """
-    with page.expect_download() as download_info:
-        page.get_by_role("link", name="audit history (PDF)").click()
-    download = download_info.value
-    data = download.path().read_bytes()
+    response = page.request.get(f"/cases/{reference}/audit-history.pdf")
+    assert response.status == 200, response.status
+    assert response.headers["content-type"].startswith("application/pdf")
+    assert reference in response.headers.get("content-disposition", "")
+    data = response.body()
     assert data.startswith(b"%PDF-")
-    assert reference in download.suggested_filename
     return data
 
 
@@ -196,6 +198,12 @@ def test_a_report_travels_from_the_form_through_conduct_to_an_audited_close(
     with browser_page(browser, live_server) as auditor:
         sign_in(auditor, "auditor@demo.example.edu", totp_secrets)
         auditor.get_by_role("navigation", name="Main").get_by_role("link", name="Audit trail").click()
+        auditor.get_by_label("Case reference").fill(reference.lower())
+        auditor.get_by_role("button", name="Filter").click()
+        auditor.get_by_role("link", name=reference).first.click()
+        assert auditor.get_by_role("heading", level=1).inner_text() == f"History of {reference}"
+        history = auditor.locator("main").inner_text()
+        assert "case.transition" in history and "message.from_reporter" in history
         auditor.get_by_role("navigation", name="Audit workspace").get_by_role("link", name="Verification").click()
         auditor.get_by_role("button", name="Verify the trail now").click()
         outcome = auditor.get_by_role("status").inner_text()
