@@ -9,8 +9,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.pages import browser_page, serious_accessibility_violations, sign_in
-from tests.e2e.test_journey import open_follow_up, send_report
+from tests.e2e.pages import browser_page, open_follow_up, send_report, serious_accessibility_violations, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -124,4 +123,14 @@ def test_the_staff_queue_and_case_page_have_no_serious_accessibility_violations(
         found = check_pages(page, axe_script, {"home": "/", "queue": "/cases/?queue=all"})
         case_path = page.get_by_role("table").get_by_role("link").first.get_attribute("href")
         found |= check_pages(page, axe_script, {"case page": case_path, "record a report": "/staff/report"})
+    assert found == {}, found
+
+
+def test_the_auditors_pages_have_no_serious_accessibility_violations(browser, live_server, axe_script, totp_secrets):
+    with browser_page(browser, live_server, bypass_csp=True) as page:
+        sign_in(page, "auditor@demo.example.edu", totp_secrets)
+        found = check_pages(page, axe_script, {"trail": "/audit/", "verification": "/audit/verification"})
+        page.goto("/cases/?queue=all")
+        reference = page.get_by_role("table").get_by_role("link").first.inner_text()
+        found |= check_pages(page, axe_script, {"case history": f"/audit/cases/{reference}", "export": "/audit/export"})
     assert found == {}, found

@@ -5,86 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import struct
 import uuid
-import zlib
 from collections import Counter
 from datetime import datetime
 
 import pytest
 
 from casework import audit
-from tests.e2e.pages import browser_page, sign_in
+from tests.e2e.pages import browser_page, open_follow_up, send_report, sign_in, small_pdf, small_png
 
 pytestmark = pytest.mark.e2e
-
-
-def small_png() -> bytes:
-    """A valid 2×2 grey PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\x80\x80" * 2)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
-def small_pdf(text: str) -> bytes:
-    """A valid one-page PDF showing `text`, with a correct cross-reference table."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
-
-
-def send_report(page, narrative: str, respondent: str) -> tuple[str, str]:
-    """The reporter fills the form (a student respondent, two files), sends it and reads the receipt."""
-    page.goto("/report")
-    page.get_by_label("Describe what happened").fill(narrative)
-    person = page.get_by_role("group", name="Person 1")
-    person.get_by_label("Their part").select_option(label="The person harassing me")
-    person.get_by_label("Name, if known").fill(respondent)
-    person.get_by_label("Handle or username").fill("@" + respondent.lower().replace(" ", "_"))
-    person.get_by_label("Platform").select_option(label="Instagram")
-    person.get_by_label("Their connection to the university").select_option(label="Student")
-    page.get_by_role("group", name="Where is it happening?").get_by_label("Instagram").check()
-    page.get_by_label("Add screenshots or documents").set_input_files(
-        [
-            {"name": "screenshot.png", "mimeType": "image/png", "buffer": small_png()},
-            {"name": "messages.pdf", "mimeType": "application/pdf", "buffer": small_pdf("Messages")},
-        ]
-    )
-    page.get_by_role("button", name="Send report").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Thank you. Your report has been sent."
-    reference = page.locator("#reference").inner_text().strip()
-    key = page.locator("#follow-up-key").inner_text().strip()
-    assert reference.startswith("OH-") and key
-    return reference, key
-
-
-def open_follow_up(page, reference: str, key: str) -> None:
-    page.goto("/report")
-    page.get_by_role("link", name="Follow up on your report").click()
-    page.get_by_label("Case reference").fill(reference)
-    page.get_by_label("Follow-up key").fill(key)
-    page.get_by_role("button", name="Open my report").click()
-    assert page.get_by_role("heading", level=1).inner_text() == f"Your report {reference}"
 
 
 def open_case_from_queue(page, queue_label: str, reference: str) -> None:
