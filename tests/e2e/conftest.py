@@ -100,6 +100,7 @@ def live_server(live_workdir, live_database) -> Iterator[str]:
         "CASEWORK_AUDIT_CHECKPOINT_KEY": secrets.token_urlsafe(32),
         "CASEWORK_LOGIN_RATE_LIMIT": "1000 per minute",
         "CASEWORK_NOTIFY": "0",
+        "PYTHONUNBUFFERED": "1",  # server.log is read while the server runs
     }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["demo", "--cases", "40"]):
@@ -107,7 +108,10 @@ def live_server(live_workdir, live_database) -> Iterator[str]:
     port = free_port()
     log = (work / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        [
+            *(sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"),
+            *("--access-logfile", "-", "wsgi:app"),  # the access log too, so tests can check what it holds
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,

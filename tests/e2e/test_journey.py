@@ -53,7 +53,7 @@ def download_audit_history_pdf(page, reference: str) -> bytes:
 
 
 def test_a_report_travels_from_the_form_through_conduct_to_an_audited_close(
-    browser, live_server, live_database, totp_secrets
+    browser, live_server, live_database, live_workdir, totp_secrets
 ):
     tag = uuid.uuid4().hex[:8]
     narrative = f"Someone keeps posting my photos with insults under them ({tag})."
@@ -171,3 +171,8 @@ def test_a_report_travels_from_the_form_through_conduct_to_an_audited_close(
         assert actions["case.transition"] == 4  # triage, refer, acknowledge, close
         assert actions["note.add"] == actions["message.to_reporter"] == actions["message.from_reporter"] == 1
         assert actions["evidence.uploaded"] == 2
+
+    # Nothing the people wrote reached the server's own output (gunicorn's log and the application's).
+    server_log = (live_workdir / "server.log").read_text(errors="replace")
+    assert f'"GET /cases/{reference} HTTP/1.1" 200' in server_log  # the access log is there to be checked
+    assert [text for text in (narrative, respondent, question, answer, note, summary, key) if text in server_log] == []
