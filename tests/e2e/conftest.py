@@ -71,19 +71,36 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> 
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The base URL of a real Casework server (gunicorn) on a throwaway SQLite database with the demo."""
+def live_workdir() -> Iterator[Path]:
+    """A throwaway folder for the live server's database, instance folder, evidence and log."""
     work = Path(tempfile.mkdtemp(prefix="casework-e2e-"))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_database(live_workdir) -> Path:
+    """The live server's SQLite file: tests read it (never write it) to check what the pages did."""
+    return live_workdir / "e2e.db"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_workdir, live_database) -> Iterator[str]:
+    """The base URL of a real Casework server (gunicorn) on a throwaway SQLite database with the demo."""
+    work = live_workdir
     env = {
         **os.environ,
         "CASEWORK_CONFIG": "development",
-        "CASEWORK_DATABASE_URL": f"sqlite:///{work / 'e2e.db'}",
+        "CASEWORK_DATABASE_URL": f"sqlite:///{live_database}",
         "CASEWORK_INSTANCE_DIR": str(work / "instance"),
         "CASEWORK_STORAGE_DIR": str(work / "storage"),
         "CASEWORK_SECRET_KEY": secrets.token_urlsafe(32),
         "CASEWORK_AUDIT_CHECKPOINT_KEY": secrets.token_urlsafe(32),
         "CASEWORK_LOGIN_RATE_LIMIT": "1000 per minute",
         "CASEWORK_NOTIFY": "0",
+        "PYTHONUNBUFFERED": "1",  # server.log is read while the server runs
     }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for command in (["db", "upgrade"], ["demo", "--cases", "40"]):
@@ -91,7 +108,10 @@ def live_server() -> Iterator[str]:
     port = free_port()
     log = (work / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        [
+            *(sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"),
+            *("--access-logfile", "-", "wsgi:app"),  # the access log too, so tests can check what it holds
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -109,7 +129,6 @@ def live_server() -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,9 @@
 """In a real browser: every demo role signs in (setting up two-step sign-in where the role needs it)
 and sees its home page; the sign-in page passes axe-core's accessibility rules."""
 
-import re
-
-import pyotp
 import pytest
 
-from tests.e2e.conftest import DEMO_PASSWORD
+from tests.e2e.pages import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -18,24 +15,6 @@ DEMO_HOMES = [
     ("police@demo.example.edu", "Paolo Police", "Cases referred to the campus police"),
     ("auditor@demo.example.edu", "Aud Auditor", "You change nothing"),
 ]
-
-
-def sign_in(page, email: str, totp_secrets: dict[str, str]) -> None:
-    """Sign in through the pages, setting up or answering the second factor when asked."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if page.url.endswith("/account/two-factor"):
-        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-        totp_secrets[email] = secret
-        page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Continue").click()
-        assert page.locator(".recovery-codes li").count() == 10
-        page.get_by_role("link", name=re.compile("I have saved them")).click()
-    elif page.url.endswith("/login/code"):
-        page.get_by_label("Code").fill(pyotp.TOTP(totp_secrets[email]).now())
-        page.get_by_role("button", name="Continue").click()
 
 
 @pytest.mark.parametrize(("email", "name", "home_text"), DEMO_HOMES, ids=[row[0].split("@")[0] for row in DEMO_HOMES])
