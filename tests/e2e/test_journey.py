@@ -4,10 +4,12 @@ the conduct officer and the auditor each use only the pages, by clicking and typ
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import uuid
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 def open_case_from_queue(page, queue_label: str, reference: str) -> None:
     """From the navigation, through a queue, to the case page."""
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases", exact=True).click()
     page.get_by_role("navigation", name="Queues").get_by_role("link", name=queue_label).click()
     page.get_by_role("link", name=reference, exact=True).click()
     assert page.get_by_role("heading", level=1).inner_text() == f"Case {reference}"
@@ -34,22 +36,6 @@ def fire_action(page, action: str, fields: dict[str, str], selects: dict[str, st
         form.get_by_label(label).fill(value)
     form.get_by_role("button", name=action, exact=True).click()
     assert f"{action}: done." in page.locator("main").inner_text()
-
-
-def download_audit_history_pdf(page, reference: str) -> bytes:
-    """The auditor downloads the case's audit history as PDF: GET /cases/<reference>/audit-history.pdf.
-
-    Not called yet: the route is being built in parallel. To wire it in, call it at the end of the auditor's
-    part of the journey test (`download_audit_history_pdf(auditor, reference)`); once the case page links to
-    it, prefer clicking that link inside `auditor.expect_download()`. Uses the auditor's signed-in session.
-    """
-    response = page.request.get(f"/cases/{reference}/audit-history.pdf")
-    assert response.status == 200, response.status
-    assert response.headers["content-type"].startswith("application/pdf")
-    assert reference in response.headers.get("content-disposition", "")
-    data = response.body()
-    assert data.startswith(b"%PDF-")
-    return data
 
 
 def test_a_report_travels_from_the_form_through_conduct_to_an_audited_close(
@@ -134,10 +120,18 @@ def test_a_report_travels_from_the_form_through_conduct_to_an_audited_close(
         assert auditor.get_by_role("heading", level=1).inner_text() == f"History of {reference}"
         history = auditor.locator("main").inner_text()
         assert "case.transition" in history and "message.from_reporter" in history
+        history_url = auditor.url
         auditor.get_by_role("navigation", name="Audit workspace").get_by_role("link", name="Verification").click()
         auditor.get_by_role("button", name="Verify the trail now").click()
         outcome = auditor.get_by_role("status").inner_text()
         assert "The audit trail is intact" in outcome
+        # ... and files the case's audit history as a PDF.
+        auditor.goto(history_url)
+        with auditor.expect_download() as download:
+            auditor.get_by_role("link", name="Audit history (PDF)").click()
+        assert download.value.suggested_filename == f"{reference}-audit-history.pdf"
+        pdf = Path(download.value.path()).read_bytes()
+        assert pdf.startswith(b"%PDF-")
         assert auditor.console_errors == []
 
     # What the pages did, as the database holds it: each step once, and a chain that verifies.
@@ -148,6 +142,10 @@ def test_a_report_travels_from_the_form_through_conduct_to_an_audited_close(
         assert (status, disposition) == ("closed", "sanction_applied")
         events = connection.execute("SELECT kind, trigger FROM case_events WHERE case_id = ?", (case_id,)).fetchall()
         steps = Counter(trigger or kind for kind, trigger in events)
+        generated = connection.execute(
+            "SELECT details FROM audit_entries WHERE case_id = ? AND action = 'pdf.generated'", (case_id,)
+        ).fetchall()
+        assert [json.loads(details)["sha256"] for (details,) in generated] == [hashlib.sha256(pdf).hexdigest()]
         expected = {"intake": 1, "triage": 1, "refer_conduct": 1, "acknowledge": 1, "note": 1, "message": 2, "close": 1}
         assert steps == Counter(expected), steps
         messages = connection.execute("SELECT direction, body FROM messages WHERE case_id = ? ORDER BY id", (case_id,))
