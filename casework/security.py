@@ -5,7 +5,7 @@ template with a `style=` attribute or an inline `<script>` breaks in the browser
 `static/css/` and scripts (if any) in `static/js/`.
 """
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -75,11 +75,31 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class CaseworkRequest(Request):
+    """A request whose form and files never hold a field without a name.
+
+    A multipart part without a `name` reaches Werkzeug's form as the key None, which form libraries
+    (WTForms' FieldList, for one) expect to be a string: such a part is dropped, as no form asked for it.
+    """
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        for attribute in ("form", "files"):
+            data = self.__dict__.get(attribute)
+            if data is not None and None in data:
+                if attribute == "files":
+                    for upload in data.getlist(None):
+                        upload.close()  # request.close() only closes the files it still holds
+                self.__dict__[attribute] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
+
+
 def register_security(app: Flask) -> None:
-    """Attach the security headers to every response of `app`; bound `<int:>` URL parts to database ids.
+    """Attach the security headers to every response of `app`; bound `<int:>` URL parts to database ids;
+    drop nameless form parts.
 
     Call it before the blueprints are registered (the converter applies to rules added afterwards).
     """
+    app.request_class = CaseworkRequest
     app.url_map.converters["int"] = DatabaseIdConverter
     hsts = bool(app.config.get("SECURITY_HSTS"))
 

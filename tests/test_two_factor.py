@@ -265,6 +265,19 @@ def _stale(client):
 NEW_ACCOUNT = {"email": "kept@casework.example.edu", "display_name": "Kept Typing", "role": "intake", "office": ""}
 
 
+def test_a_form_part_without_a_name_is_left_behind_when_asking_for_the_password_again(client, login_as, db):
+    login_as("admin")
+    _stale(client)
+    body = (
+        b"--b\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="display_name"\r\n\r\nKept Typing\r\n--b--\r\n'
+    )
+    response = client.post("/admin/users/new", data=body, content_type="multipart/form-data; boundary=b")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Confirm it is you" in page
+    assert 'value="Kept Typing"' in page and "nameless" not in page
+
+
 def test_account_changes_ask_for_the_password_and_code_again_and_keep_what_was_typed(client, login_as, db):
     admin = login_as("admin")
     _stale(client)

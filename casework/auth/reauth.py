@@ -54,6 +54,7 @@ def ask_for_identity():
     carried = [
         (name, value)
         for name, value in request.form.items(multi=True)
-        if name != "csrf_token" and not name.startswith(f"{PREFIX}-")
+        # A multipart part without a name arrives under None: nothing to carry.
+        if isinstance(name, str) and name != "csrf_token" and not name.startswith(f"{PREFIX}-")
     ]
     return render_template("auth/reauth.html", form=form, action=request.full_path.rstrip("?"), carried=carried)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
@@ -152,8 +152,9 @@ def case_page(reference: str):
 
 
 def _load_for_change(reference: str) -> Case:
+    """The case for a change: 404 if the user may not see it (whatever their role), then 403 unless they work cases."""
     # No view entry here: the service locks the case row before any audit append (see service._lock_for_change).
-    return access.load_case(current_user, reference, record=False)
+    return access.load_case_reference(current_user, reference, roles=CASE_WORKERS)
 
 
 def _conflict(reference: str, *, retry_form: VersionedForm, retry_url: str, still_possible, kept: dict, what: str):
@@ -181,7 +182,7 @@ def _conflict(reference: str, *, retry_form: VersionedForm, retry_url: str, stil
 
 
 @bp.post("/<reference>/actions/<trigger>")
-@role_required(*CASE_WORKERS)
+@login_required  # not role_required: a case the user may not see is a 404 for every role
 def fire(reference: str, trigger: str):
     case = _load_for_change(reference)
     workflow = flows.workflow_for(case)
@@ -231,7 +232,7 @@ def _stale_transition(reference: str, trigger: str, form: VersionedForm, data: d
 
 
 @bp.post("/<reference>/assign")
-@role_required(*CASE_WORKERS)
+@login_required  # not role_required: a case the user may not see is a 404 for every role
 def assign(reference: str):
     case = _load_for_change(reference)
     form = AssignForm()
@@ -292,7 +293,7 @@ def _post_text(reference: str, form_class, prefix: str, call, form_key: str, don
 
 
 @bp.post("/<reference>/notes")
-@role_required(*CASE_WORKERS)
+@login_required  # not role_required: a case the user may not see is a 404 for every role
 def add_note(reference: str):
     return _post_text(
         reference,
@@ -306,7 +307,7 @@ def add_note(reference: str):
 
 
 @bp.post("/<reference>/messages")
-@role_required(*CASE_WORKERS)
+@login_required  # not role_required: a case the user may not see is a 404 for every role
 def reply(reference: str):
     return _post_text(
         reference,

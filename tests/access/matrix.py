@@ -21,10 +21,12 @@ when a rule of the app has no row in any matrix file, or a row names an endpoint
     ]
 
 `ctx` (a `Ctx`) holds the signed-in `user` (None when anonymous), the `case` of the situation (routes with
-`names_case`), `other_user` (an active investigator, e.g. someone to recuse or an account to edit) and `extra`,
+`names_case`), `other_user` (an active investigator, e.g. someone to recuse or an account to edit), `extra`,
 a dict your `setup(ctx)` callable may fill with objects the URL needs (evidence, notes…), built with
-`tests.factories`. `setup` may also move the case to the state your route needs, as long as the case stays in
-its situation (e.g. an investigator's visible case must stay an EOA case).
+`tests.factories`, and `client`, the test browser. `setup` runs once the user is signed in, so it may also use
+the browser for what a page needs beyond a staff session (a reporter's portal session, a half-finished
+sign-in). `setup` may also move the case to the state your route needs, as long as the case stays in its
+situation (e.g. an investigator's visible case must stay an EOA case).
 `overrides={(role, situation): outcome}` states the rare exception to the rule.
 
 The situations, built for each role by `make_case`:
@@ -41,6 +43,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from flask.testing import FlaskClient
 
 from casework.models import Case, User
 from tests import factories
@@ -68,6 +72,7 @@ class Ctx:
     case: Case | None
     other_user: User
     extra: dict[str, Any] = field(default_factory=dict)
+    client: FlaskClient | None = None
 
 
 @dataclass(frozen=True)

@@ -76,14 +76,15 @@ def _params():
 @pytest.mark.parametrize(("route", "role", "situation"), list(_params()))
 def test_route_gives_the_outcome_the_policy_demands(client, db, login_as, route, role, situation):
     user = factories.UserFactory(role=role) if role != ANONYMOUS else None
-    ctx = Ctx(user=user, case=None, other_user=factories.UserFactory(role="investigator"))
+    ctx = Ctx(user=user, case=None, other_user=factories.UserFactory(role="investigator"), client=client)
     if route.names_case:
         ctx.case = make_case(role, situation, user)
-    if route.setup:
-        route.setup(ctx)
     if user is not None:
         login_as(user)  # the conftest helper: it completes whatever sign-in steps the role needs
+    if route.setup:
+        route.setup(ctx)  # after signing in: signing in starts a fresh session, which would drop what setup opened
     response = client.open(route.url(ctx), method=route.method, data=route.data(ctx) if route.data else None)
+    response.close()  # a download streams its file: close it, as a browser would
     expected = route.expected(role, situation)
     assert _outcome(response, role) == expected, (
         f"{route.method} {route.url(ctx)} as {role} ({situation}): expected {expected}, got {response.status_code}"

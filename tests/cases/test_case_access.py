@@ -1,6 +1,5 @@
-"""Access to the case-work routes for every role: allowed, forbidden (403), or not found (404) for invisible cases.
-
-tests/access/ does not exist on this branch; the lead folds these routes into the access matrix.
+"""Access to the case-work routes, beyond what the access matrix (tests/access/matrix_cases.py) checks:
+an invisible case's pages say nothing about it, and a signed-out POST changes nothing.
 """
 
 import pytest
@@ -8,7 +7,6 @@ import pytest
 from tests.factories import RecusalFactory
 
 ROLES = ("admin", "intake", "investigator", "conduct_officer", "police_liaison", "auditor")
-WORKERS = ("intake", "investigator", "conduct_officer", "police_liaison")
 
 # A case each role can see, and the transition it may fire there.
 OWN = {
@@ -20,11 +18,6 @@ OWN = {
     "police_liaison": ("referred_umpd", "acknowledge"),
 }
 TRIAGE = {"triage-risk_level": "low", "triage-jurisdiction_note": "Within EOA remit."}
-
-
-@pytest.fixture
-def own_case(make_case):
-    return lambda role: make_case(OWN[role][0])
 
 
 @pytest.fixture
@@ -58,25 +51,6 @@ def post_for(role, case, user):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_queue_page(client, login_as, role):
-    login_as(role)
-    assert client.get("/cases/").status_code == (403 if role == "admin" else 200)
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_workflow_page(client, login_as, role):
-    login_as(role)
-    assert client.get("/cases/workflows").status_code == (200 if role == "admin" else 403)
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_case_page_of_a_visible_case(client, login_as, own_case, role):
-    case = own_case(role)
-    login_as(role)
-    assert client.get(f"/cases/{case.reference}").status_code == (403 if role == "admin" else 200)
-
-
-@pytest.mark.parametrize("role", ROLES)
 def test_case_page_of_an_invisible_case_is_not_found(client, login_as, other_case, role):
     user = login_as(role)
     case = other_case(role, user)
@@ -85,30 +59,14 @@ def test_case_page_of_an_invisible_case_is_not_found(client, login_as, other_cas
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_changes_to_a_visible_case(client, login_as, own_case, role, db):
-    case = own_case(role)
-    user = login_as(role)
-    for path, data in post_for(role, case, user).items():
-        db.session.refresh(case)
-        if path.endswith("/assign") or "/actions/" in path:
-            data = {k: (case.version if k.endswith("version") else v) for k, v in data.items()}
-        status = client.post(path, data=data).status_code
-        assert status == (302 if role in WORKERS else 403), (path, status)
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_changes_to_an_invisible_case(client, login_as, other_case, role):
+def test_changes_to_an_invisible_case_are_not_found_for_every_role(client, login_as, other_case, role):
+    """Not 403 for the roles that change nothing: a recused auditor or administrator learns nothing either."""
     user = login_as(role)
     case = other_case(role, user)
     for path, data in post_for(role, case, user).items():
-        status = client.post(path, data=data).status_code
-        assert status == (404 if role in WORKERS else 403), (path, status)
-
-
-@pytest.mark.parametrize("path", ["/cases/", "/cases/workflows", "/cases/OH-2026-00001"])
-def test_signed_out_visitors_are_sent_to_sign_in(client, path):
-    response = client.get(path)
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+        response = client.post(path, data=data)
+        assert response.status_code == 404, (path, response.status_code)
+        assert case.reference not in response.get_data(as_text=True)
 
 
 def test_signed_out_posts_change_nothing(client, make_case):

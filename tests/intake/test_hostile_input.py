@@ -128,3 +128,15 @@ def test_hostile_text_that_fits_is_stored_in_every_free_text_field(client, db, k
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     case = db.session.scalar(select(Case))
     assert case.reporter_name and "\x00" not in case.reporter_name and "\x00" not in case.narrative
+
+
+def test_a_form_part_without_a_name_is_ignored_by_the_report_form(client, db):
+    body = (
+        b"--b\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n"
+        b'--b\r\nContent-Disposition: form-data; filename="x.png"\r\n\r\n\x89PNG\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="narrative"\r\n\r\nThey keep posting my photos.\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="identity"\r\n\r\nanonymous\r\n--b--\r\n'
+    )
+    response = client.post("/report", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 302
+    assert db.session.scalar(select(Case)).narrative == "They keep posting my photos."
