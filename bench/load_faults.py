@@ -208,6 +208,9 @@ def running_server(database_url: str, workers: int) -> Iterator[Server]:
         server.prepare()
         server.start()
         yield server
+    except BaseException:
+        print(f"The server's log ended with:\n{server.log()[-6000:]}", file=sys.stderr)
+        raise
     finally:
         server.cleanup()
 
@@ -624,11 +627,13 @@ def check_timeline(database_url: str, references: list[str], claims: list[Claim]
 
 def run_load(server: Server, *, seconds: float, sessions: int, log=print) -> tuple[list[str], LoadStats, float]:
     """Part 1: the hot cases, the sessions, the load; (hot references, what the clients saw, seconds)."""
+    began = time.monotonic()
     reporter = Browser(server.base_url)
     references = [send_report(reporter, f"hot-{i}") for i in range(HOT_CASES)]
     stats = LoadStats()
     browsers = sign_in_all(server.base_url, sessions)
-    log(f"  {sessions} sessions signed in; load on {HOT_CASES} hot cases for {seconds:.0f} s")
+    log(f"  {sessions} sessions signed in after {time.monotonic() - began:.0f} s")
+    log(f"  load on {HOT_CASES} hot cases for {seconds:.0f} s")
     started = time.monotonic()
     deadline = started + seconds
     threads = [
@@ -840,8 +845,10 @@ def run_database(
     log=print,
 ) -> tuple[LoadResult, FaultResult]:
     """Both parts on one fresh database and one server, then every check."""
+    began = time.monotonic()
     log(f"[{database}] gunicorn with {workers} sync workers")
     with running_server(database_url, workers) as server:
+        log(f"  server up after {time.monotonic() - began:.0f} s")
         references, load_stats, load_seconds = run_load(server, seconds=seconds, sessions=sessions, log=log)
         fault_stats, elapsed = run_faults(server, seconds=fault_seconds, threads=reporters, log=log)
         server.stop()
@@ -849,6 +856,7 @@ def run_database(
         checked = check_timeline(database_url, references, load_stats.claims)
         cases, stray, case_problems = check_cases(server, database_url, fault_stats.receipts)
         verify = server.flask("audit", "verify", check=False)
+    log(f"  checked after {time.monotonic() - began:.0f} s in all")
     load = load_result(database, sessions, load_seconds, load_stats, checked)
     load.problems += log_problems
     problems = [*fault_stats.problems, *case_problems]
