@@ -4,8 +4,9 @@ Files are checked by their content (magic bytes), not their name, hashed with SH
 they are written (the start of the chain of custody) and kept under random keys.
 
 Inside a database transaction, `save(..., session=...)` writes to a temporary file; the file
-moves to its final place only after the session commits and is removed if it rolls back, so
-the side effect follows the one commit.
+moves to its final place as the session commits (just before the database commit, so that a
+process killed at any moment never leaves a committed row without its file) and is removed if
+the transaction rolls back, so the side effect follows the one commit.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MB = 1024 * 1024
 SNIFF_BYTES = 2048
 KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 PENDING = "casework.storage.pending"
+PROMOTED = "casework.storage.promoted"
 
 MEDIA_TYPES = {
     "png": "image/png",
@@ -241,11 +243,20 @@ def _take_pending(session: Session) -> Iterator[tuple[Path, Path]]:
     yield from session.info.pop(PENDING, [])
 
 
-@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "before_commit")
 def _promote_pending(session: Session) -> None:
+    # Before the commit, not after: a worker killed between the commit and the move would leave an evidence
+    # row whose file is still a temporary one, which purge_temporary() later sweeps away as abandoned.
+    # Killed before the commit, it leaves a file no row names: garbage, but no evidence lost.
     for temporary, final in _take_pending(session):
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temporary, final)
+        session.info.setdefault(PROMOTED, []).append(final)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_promoted(session: Session) -> None:
+    session.info.pop(PROMOTED, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -254,3 +265,5 @@ def _drop_pending(session: Session, previous_transaction) -> None:
         return  # a savepoint: the outer transaction may still commit
     for temporary, _final in _take_pending(session):
         temporary.unlink(missing_ok=True)
+    for final in session.info.pop(PROMOTED, []):  # moved in place, but the commit failed
+        final.unlink(missing_ok=True)

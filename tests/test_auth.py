@@ -220,3 +220,41 @@ def test_redirects_after_login_that_a_browser_would_read_as_another_site_are_ref
         )
         assert response.headers["Location"] == "/", target
         client.post("/logout")
+
+
+def test_signing_in_checks_the_password_outside_any_database_transaction(client, db, make_user, monkeypatch):
+    """On SQLite every transaction holds the write lock: argon2 inside one made sign-ins under load fail (locked)."""
+    from casework.auth import service
+
+    user = make_user("investigator")
+    in_transaction = []
+    real_check = service.check_password
+
+    def spy(stored_hash, password):
+        in_transaction.append(db.session().in_transaction())
+        return real_check(stored_hash, password)
+
+    monkeypatch.setattr(service, "check_password", spy)
+    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert in_transaction == [False]
+    assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.login")).all()
+
+
+def test_a_password_changed_between_the_check_and_the_sign_in_is_checked_again(client, db, make_user, monkeypatch):
+    from casework.auth import service
+    from casework.auth.passwords import hash_password
+
+    user = make_user("investigator")
+    real_check = service.check_password_outside_transaction
+
+    def check_then_change(stored_hash, password):
+        checked = real_check(stored_hash, password)
+        user.password_hash = hash_password("a-brand-new-password-2026")  # changed by another request meanwhile
+        db.session.flush()
+        return checked
+
+    monkeypatch.setattr(service, "check_password_outside_transaction", check_then_change)
+    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 200
+    assert user.failed_logins == 1

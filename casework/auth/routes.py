@@ -48,7 +48,13 @@ def login():
         return redirect(url_for("reports.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = service.authenticate(form.email.data, form.password.data)
+        # Argon2 is slow by design, and on SQLite every transaction holds the database's write lock: read the
+        # stored hash, end that read (nothing is written yet), check the password, then make the change.
+        # Otherwise sign-ins queue behind each other's hashing and, under load, end in "database is locked".
+        stored_hash = service.stored_password_hash(form.email.data)
+        db.session.commit()
+        checked = service.check_password_outside_transaction(stored_hash, form.password.data)
+        result = service.authenticate(form.email.data, form.password.data, checked)
         if result.next_step == "enrol" and not result.user.totp_secret:
             mfa.begin_enrolment(result.user)
         db.session.commit()

@@ -43,18 +43,47 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH["hash"]
 
 
-def authenticate(email: str, password: str) -> SignIn:
-    """Check a sign-in attempt, counting failures and locking the account after too many."""
+@dataclass(frozen=True)
+class PasswordCheck:
+    """A password checked, outside any transaction, against the hash stored when it was read."""
+
+    password_hash: str | None  # the stored hash it was checked against; None when no active account has the email
+    matches: bool
+
+
+def stored_password_hash(email: str) -> str | None:
+    """The password hash of the active account with this email, if any (the read before checking a password)."""
+    user = find_user_by_email(email)
+    return user.password_hash if user is not None and user.active else None
+
+
+def check_password_outside_transaction(stored_hash: str | None, password: str) -> PasswordCheck:
+    """Argon2 the password against a hash read earlier; the caller has ended the read transaction first."""
+    matches = check_password(stored_hash or _dummy_hash(), password)
+    return PasswordCheck(stored_hash, matches and stored_hash is not None)
+
+
+def authenticate(email: str, password: str, checked: PasswordCheck | None = None) -> SignIn:
+    """Check a sign-in attempt, counting failures and locking the account after too many.
+
+    `checked` is the password already checked outside the transaction (see the login route); it counts
+    only while the account's hash is still the one it was checked against.
+    """
     user = find_user_by_email(email)
     now = utcnow()
     if user is None or not user.active:
-        check_password(_dummy_hash(), password)
+        if checked is None:
+            check_password(_dummy_hash(), password)
         audit.record("auth.login_failed", "anonymous", object_type="user", object_id=user.id if user else None)
         return SignIn(None)
     if user.locked_until and user.locked_until > now:
         audit.record("auth.login_refused_locked", "anonymous", object_type="user", object_id=user.id)
         return SignIn(None, locked=True)
-    if not check_password(user.password_hash, password):
+    if checked is not None and checked.password_hash == user.password_hash:
+        matches = checked.matches
+    else:
+        matches = check_password(user.password_hash, password)
+    if not matches:
         user.failed_logins += 1
         audit.record(
             "auth.login_failed",

@@ -165,6 +165,10 @@ def _add_link_evidence(case: Case, url: str, actor: Actor) -> Evidence:
 
 def submit_report(report: ReportData, *, channel: str = "web", actor: Actor = "reporter") -> Receipt:
     """Open a case from a report in its workflow's initial state, with everything the reporter gave."""
+    # The key's argon2 hash first: slow by design, it must not run while the transaction (on SQLite, the
+    # database's write lock) is held.
+    key = keys.generate_key()
+    key_hash = keys.hash_key(key)
     workflow = default_workflow()
     today = local_today()
     deadline = workflow.deadline_for(workflow.initial)
@@ -220,8 +224,7 @@ def submit_report(report: ReportData, *, channel: str = "web", actor: Actor = "r
         other = report.behaviour_other if behaviour == "other" else None
         db.session.add(CaseBehaviour(case_id=case.id, behaviour=behaviour, other_text=other))
 
-    key = keys.generate_key()
-    db.session.add(ReporterKey(case_id=case.id, key_hash=keys.hash_key(key)))
+    db.session.add(ReporterKey(case_id=case.id, key_hash=key_hash))
 
     actor_kind, actor_id = _actor_fields(actor)
     db.session.add(

@@ -162,3 +162,19 @@ def test_the_audit_trail_holds_no_words_from_the_report(client, db):
     client.post("/report", data=report_form(identity="named", name="Sam Reporter", email="sam@casework.example.edu"))
     details = " ".join(str(e.details) for e in db.session.scalars(select(AuditEntry)))
     assert "Sam Reporter" not in details and "Fake_Profile" not in details and "instagram.com" not in details
+
+
+def test_the_follow_up_key_is_hashed_before_the_database_is_held(client, db, monkeypatch):
+    """Argon2 is slow by design; on SQLite a transaction holds the write lock, so reports would queue behind it."""
+    from casework.intake import keys
+
+    in_transaction = []
+    real_hash = keys.hash_key
+
+    def spy(key):
+        in_transaction.append(db.session().in_transaction())
+        return real_hash(key)
+
+    monkeypatch.setattr(keys, "hash_key", spy)
+    assert client.post("/report", data=report_form()).status_code == 302
+    assert in_transaction == [False]

@@ -5,7 +5,9 @@ import os
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from casework import storage
 from casework.intake import keys, staging
@@ -73,6 +75,33 @@ def test_a_file_saved_in_a_transaction_is_removed_when_it_rolls_back(app, db):
     assert temporary.exists()
     db.session.rollback()
     assert not temporary.exists() and not storage.path_for(stored.key).exists()
+
+
+def test_a_committed_file_is_in_its_place_when_the_commit_returns(app, db):
+    """A worker killed right after the commit, before any after-commit hook, must leave the file where its row says."""
+    stored = storage.save(io.BytesIO(PNG), "a.png", session=db.session)
+    in_place_at_commit = []
+
+    def at_commit(session):
+        in_place_at_commit.append(storage.path_for(stored.key).exists())
+
+    event.listen(Session, "after_commit", at_commit, insert=True)  # before every other after-commit hook
+    try:
+        db.session.commit()
+    finally:
+        event.remove(Session, "after_commit", at_commit)
+    assert in_place_at_commit[:1] == [True]
+    assert not list((storage.storage_root() / "tmp").glob(stored.key))
+
+
+def test_a_file_moved_in_place_is_removed_when_the_commit_fails(app, db):
+    stored = storage.save(io.BytesIO(PNG), "a.png", session=db.session)
+    db.session.add(Case())  # no reference, no narrative: the flush inside the commit fails
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert not storage.path_for(stored.key).exists()
+    assert not (storage.storage_root() / "tmp" / stored.key).exists()
 
 
 def test_a_failed_submission_leaves_no_case_and_no_file(app, db, monkeypatch):
