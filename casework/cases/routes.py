@@ -47,6 +47,7 @@ def queue():
         queues=list(available.values()),
         current=available[name],
         counts=counts,
+        count_cap=queries.COUNT_CAP,
         page=page,
         today=today,
         registry=flows.registry(),
