@@ -41,8 +41,8 @@ def queue():
     after = queries.Cursor.decode(request.args.get("after"))
     page = queries.queue_page(current_user, name, today, after)
     counts = queries.queue_counts(current_user, today)
-    db.session.commit()
-    return render_template(
+    # Rendered before the commit, which would expire the loaded cases (one reload per row).
+    response = render_template(
         "cases/queue.html",
         queues=list(available.values()),
         current=available[name],
@@ -52,6 +52,8 @@ def queue():
         today=today,
         registry=flows.registry(),
     )
+    db.session.commit()
+    return response
 
 
 # -- administrators: the workflow definitions -------------------------------------------------
