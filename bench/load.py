@@ -334,6 +334,7 @@ def bench_database(db: str, args, workdir: Path) -> dict[str, Result | None]:
         _, cold_dashboard = timed_get(opener, f"{base}/dashboard")
         log(f"{db}: first (uncached) dashboard in one worker: {cold_dashboard:.0f} ms")
         pages = {
+            "queue page (/cases/?queue=new)": f"{base}/cases/?queue=new",
             "queue page 1 (state=open, 50 rows)": first,
             "queue 10,000 rows deep (keyset)": deep,
             "case page": f"{base}/cases/{reference_no}",

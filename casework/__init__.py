@@ -44,7 +44,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def configure_sqlite(engine) -> None:
-    """WAL, a busy timeout, foreign keys, and write transactions that begin IMMEDIATE (rule 7)."""
+    """WAL, a busy timeout, foreign keys, and write transactions that begin IMMEDIATE (rule 7); a read request's
+    transaction begins deferred and writes afterwards (casework/transactions.py)."""
+    from casework.transactions import begin_statement
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -58,7 +60,7 @@ def configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin_statement())
 
 
 BLUEPRINT_PACKAGES = ("auth", "reports", "cases", "intake", "auditing")

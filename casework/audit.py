@@ -13,7 +13,8 @@ with sorted keys, compact separators (",", ":") and UTF-8 without ASCII escaping
 (`tools/verify_audit_export.py`) uses that standard-library call; `canonical()` builds the same bytes faster.
 
 Appends are serialised so the chain never forks: on PostgreSQL by a transaction-scoped advisory
-lock, on SQLite by write transactions that begin IMMEDIATE. Behind the lock, database triggers
+lock, on SQLite by write transactions that begin IMMEDIATE (a read request's view entries are appended
+right after its read transaction, in a write transaction of their own: see record()). Behind the lock, database triggers
 refuse UPDATE, DELETE (and TRUNCATE) and any INSERT that does not follow the head (migrations 0001
 and 0003). A checkpoint — the head signed with CASEWORK_AUDIT_CHECKPOINT_KEY — kept outside
 the system proves later that the trail still extends it, which catches a truncated, rewritten or
@@ -37,6 +38,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
+from casework import transactions
 from casework.extensions import db
 from casework.models import AuditEntry, User, utcnow
 
@@ -184,12 +186,42 @@ def record(
 
     Returns the entry as a plain (transient) AuditEntry: it is written with one Core INSERT, not through the
     unit of work, which keeps an append well under a millisecond; query the table to get it from the session.
+
+    A change's entry is written in the same transaction as the change. A pure view — an entry recorded while
+    serving a GET or HEAD request on SQLite, where nothing else is written in the read transaction — is queued
+    instead and appended by the request's commit, in a short write transaction right after the read one and
+    before the response is returned (casework/transactions.py); the returned entry then has no seq or hash yet.
     """
     session = session or db.session
     actor_kind, actor_id = _actor_fields(actor)
     clean = _check_details(details or {})
     object_id = None if object_id is None or object_id == "" else str(object_id)
     object_type = object_type or None
+    fields = (actor_kind, actor_id, action, object_type, object_id, case_id, clean)
+    if transactions.read_request() and session.get_bind().dialect.name == "sqlite":
+        transactions.after_read(session, lambda s: _append(s, *fields))
+        return AuditEntry(
+            actor_kind=actor_kind,
+            actor_id=actor_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            case_id=case_id,
+            details=clean,
+        )
+    return _append(session, *fields)
+
+
+def _append(
+    session: Session,
+    actor_kind: str,
+    actor_id: int | None,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    case_id: int | None,
+    clean: dict[str, Any],
+) -> AuditEntry:
     session.flush()  # the change this entry records reaches the database first, in the same transaction
     connection = session.connection()
     last_seq, prev_hash = _lock_head(connection)

@@ -8,8 +8,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from casework.models.base import Base
+from casework.transactions import AppSession
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": AppSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

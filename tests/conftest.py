@@ -22,6 +22,7 @@ os.environ["CASEWORK_INSTANCE_DIR"] = str(_WORK / "instance")
 from casework import create_app  # noqa: E402
 from casework.extensions import db as _db  # noqa: E402
 from casework.extensions import limiter  # noqa: E402
+from casework.transactions import PlainSession  # noqa: E402
 from tests import factories  # noqa: E402
 
 TEST_PASSWORD = factories.TEST_PASSWORD
@@ -71,7 +72,9 @@ def db(app):
     with app.app_context():
         connection = _db.engine.connect()
         outer = connection.begin()
-        session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint", class_=PlainSession)
+        )
         original, _db.session = _db.session, session
         try:
             yield _db

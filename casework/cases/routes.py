@@ -41,16 +41,19 @@ def queue():
     after = queries.Cursor.decode(request.args.get("after"))
     page = queries.queue_page(current_user, name, today, after)
     counts = queries.queue_counts(current_user, today)
-    db.session.commit()
-    return render_template(
+    # Rendered before the commit, which would expire the loaded cases (one reload per row).
+    response = render_template(
         "cases/queue.html",
         queues=list(available.values()),
         current=available[name],
         counts=counts,
+        count_cap=queries.COUNT_CAP,
         page=page,
         today=today,
         registry=flows.registry(),
     )
+    db.session.commit()
+    return response
 
 
 # -- administrators: the workflow definitions -------------------------------------------------

@@ -13,11 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy import and_, exists, or_, select, true, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from casework import access, audit, flows
+from casework import access, audit, flows, transactions
 from casework.extensions import db
 from casework.models import Case, CaseEvent, Message, Note, Party, Recusal, Referral, User, utcnow
 from casework.vocabulary import CASE_ROLES, NOTE_VISIBILITIES
@@ -401,18 +401,21 @@ def mark_reporter_messages_read(case: Case, reader: User) -> int:
     unread = [m for m in case.messages if m.direction == "from_reporter" and m.read_at is None]
     if not unread:
         return 0
-    now = utcnow()
-    for message in unread:
-        message.read_at = now
-    db.session.flush()
-    audit.record(
-        "message.read",
-        reader,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details={"message_ids": [m.id for m in unread]},
-    )
+    ids, case_id = [m.id for m in unread], case.id
+
+    def mark(session) -> None:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(ids), Message.read_at.is_(None))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            "message.read", reader, case_id=case_id, object_type="case", object_id=case_id, details={"message_ids": ids}
+        )
+
+    # Opening the case page is a read request: on SQLite the marking runs after its read transaction.
+    transactions.after_read(db.session, mark)
     return len(unread)
 
 
@@ -425,11 +428,24 @@ class Related:
 
     party: Party
     count: int
-    visible: list[Case] = field(default_factory=list)
+    visible: list[Case] = field(default_factory=list)  # the newest RELATED_SHOWN the reader may open
+    visible_count: int | None = None  # how many the reader may open (defaults to len(visible))
 
     @property
     def hidden_count(self) -> int:
-        return self.count - len(self.visible)
+        return self.count - self.openable_count
+
+    @property
+    def openable_count(self) -> int:
+        return len(self.visible) if self.visible_count is None else self.visible_count
+
+    @property
+    def more_count(self) -> int:
+        """Openable cases not linked on the page (only the newest RELATED_SHOWN are)."""
+        return self.openable_count - len(self.visible)
+
+
+RELATED_SHOWN = 10  # an account named in hundreds of cases must not turn the case page into a list page
 
 
 def _same_platform(platform: str | None):
@@ -453,10 +469,11 @@ def related_cases(case: Case, reader: User) -> list[Related]:
     for handle, platform, case_id in rows:
         by_key.setdefault((handle, platform), set()).add(case_id)
     all_ids = set().union(*by_key.values()) if by_key else set()
-    visible: dict[int, Case] = {}
+    visible_ids: set[int] = set()
     if all_ids:
-        query = access.visible_cases(reader).where(Case.id.in_(all_ids)).order_by(Case.created_at.desc(), Case.id)
-        visible = {c.id: c for c in db.session.scalars(query)}
+        visible_ids = set(
+            db.session.scalars(access.visible_cases(reader).with_only_columns(Case.id).where(Case.id.in_(all_ids)))
+        )
     result, seen = [], set()
     for party in respondents:
         key = (party.handle_normalized, party.platform)
@@ -464,6 +481,14 @@ def related_cases(case: Case, reader: User) -> list[Related]:
             continue
         seen.add(key)
         ids = by_key.get(key, set())
-        if ids:
-            result.append(Related(party, len(ids), [c for i, c in visible.items() if i in ids]))
+        if not ids:
+            continue
+        openable = ids & visible_ids
+        shown = []
+        if openable:
+            query = (
+                select(Case).where(Case.id.in_(openable)).order_by(Case.created_at.desc(), Case.id).limit(RELATED_SHOWN)
+            )
+            shown = list(db.session.scalars(query))
+        result.append(Related(party, len(ids), shown, len(openable)))
     return result

@@ -12,11 +12,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from casework import audit, storage
+from casework import audit, storage, transactions
 from casework.extensions import db
 from casework.flows import default_workflow, workflow_for
 from casework.intake import keys
@@ -299,16 +299,25 @@ class PortalView:
 
 def visit_follow_up(case: Case) -> PortalView:
     """What the reporter sees: a coarse status and the thread; staff messages are now read."""
-    now = utcnow()
     messages = list(
         db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.created_at, Message.id))
     )
-    newly_read = [m for m in messages if m.direction == "to_reporter" and m.read_at is None]
-    for message in newly_read:
-        message.read_at = now
-    audit.record("reporter.visit", "reporter", case_id=case.id, object_type="case", object_id=case.id,
-                 details={"messages_read": len(newly_read)})  # fmt: skip
-    db.session.flush()
+    newly_read = [m.id for m in messages if m.direction == "to_reporter" and m.read_at is None]
+    case_id = case.id
+
+    def mark(session) -> None:
+        if newly_read:
+            session.execute(
+                update(Message)
+                .where(Message.id.in_(newly_read), Message.read_at.is_(None))
+                .values(read_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+        audit.record("reporter.visit", "reporter", case_id=case_id, object_type="case", object_id=case_id,
+                     details={"messages_read": len(newly_read)})  # fmt: skip
+
+    # A GET of the portal is a read request: on SQLite the marking runs after its read transaction.
+    transactions.after_read(db.session, mark)
     return PortalView(
         reference=case.reference,
         public_status=workflow_for(case).public_status(case.status),

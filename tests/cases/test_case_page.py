@@ -368,3 +368,18 @@ def test_an_urgent_report_is_escalated_from_the_page(client, login_as, make_case
     assert (case.status, case.office) == ("referred_umpd", "umpd")
     # Now UMPD's case: the EOA investigator no longer sees it.
     assert client.get(url(case)).status_code == 404
+
+
+def test_an_account_named_in_many_cases_links_only_the_newest_related_cases(client, login_as, make_case):
+    from casework.cases.service import RELATED_SHOWN
+
+    here = make_case("received")
+    PartyFactory(case=here, handle="@many_posts", platform="x")
+    others = [make_case("received") for _ in range(RELATED_SHOWN + 2)]
+    for other in others:
+        PartyFactory(case=other, handle="many_posts", platform="x")
+    login_as("intake")
+    page = client.get(url(here)).get_data(as_text=True)
+    assert f"appears in {RELATED_SHOWN + 2} other cases" in page
+    assert sum(f'href="/cases/{other.reference}"' in page for other in others) == RELATED_SHOWN
+    assert "and 2 older" in page

@@ -1,0 +1,103 @@
+"""Read requests read in a deferred transaction; their few writes run after it, in a short write transaction.
+
+On SQLite every write transaction begins IMMEDIATE (DESIGN rule 7), which takes the database write lock. A
+GET or HEAD request whose first query took that lock would hold it while it renders, and requests would
+queue one behind the other. So on SQLite a read request's transaction begins plain `BEGIN` (deferred: a WAL
+reader never blocks nor waits), and the writes it must make — the audit entry recording a view, the reporter's
+messages marked read — are queued with `after_read(...)` instead of run in the read transaction (upgrading a WAL
+read transaction to a write fails with SQLITE_BUSY_SNAPSHOT when another worker wrote meanwhile, which the busy
+timeout does not retry). The route's one `db.session.commit()` ends the read transaction and then runs the queued
+writes in one `BEGIN IMMEDIATE` transaction and commits it, before the response is returned: a view whose entry
+cannot be written fails the request rather than going unrecorded.
+
+POST (and every other method), the CLI and PostgreSQL are unchanged: writes run where they are made, in the
+transaction of the change (on PostgreSQL the audit append lock is only taken at the append).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+
+import flask_sqlalchemy.session
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+_PENDING = "casework.after_read"
+_write_phase: ContextVar[bool] = ContextVar("casework_write_phase", default=False)
+
+
+class WriteInReadRequest(RuntimeError):
+    """An ORM change was flushed inside a read request's read transaction (queue it with after_read)."""
+
+
+def read_request() -> bool:
+    """True while serving a GET or HEAD request outside its write phase."""
+    return has_request_context() and request.method in READ_METHODS and not _write_phase.get()
+
+
+def _deferred(session: Session) -> bool:
+    return read_request() and session.get_bind().dialect.name == "sqlite"
+
+
+def after_read(session: Session, work: Callable[[Session], object]) -> None:
+    """Run `work(session)` now, or — in a read request on SQLite — in the write phase after the read commits."""
+    if _deferred(session):
+        session.info.setdefault(_PENDING, []).append(work)
+    else:
+        work(session)
+
+
+class DeferredWrites:
+    """Session mixin: commit() ends the read transaction, then runs the queued writes in one write transaction."""
+
+    def commit(self) -> None:
+        super().commit()  # type: ignore[misc]
+        pending = self.info.pop(_PENDING, None)
+        if not pending:
+            return
+        token = _write_phase.set(True)
+        try:
+            for work in pending:
+                work(self)
+            super().commit()  # type: ignore[misc]
+        except BaseException:
+            self.rollback()  # type: ignore[attr-defined]
+            raise
+        finally:
+            _write_phase.reset(token)
+
+    def rollback(self) -> None:
+        self.info.pop(_PENDING, None)
+        super().rollback()  # type: ignore[misc]
+
+    def close(self) -> None:
+        self.info.pop(_PENDING, None)
+        super().close()  # type: ignore[misc]
+
+
+class AppSession(DeferredWrites, flask_sqlalchemy.session.Session):
+    """The application's session class."""
+
+
+class PlainSession(DeferredWrites, Session):
+    """The same behaviour on a plain SQLAlchemy session (tests bind one to an outer connection)."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_write_in_read_transaction(session: Session, _context, _instances) -> None:
+    if (session.new or session.dirty or session.deleted) and _deferred(session):
+        changed = {type(obj).__name__ for obj in (*session.new, *session.dirty, *session.deleted)}
+        # dirty may hold objects with no net change; only refuse real changes
+        if session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty):
+            raise WriteInReadRequest(
+                f"{', '.join(sorted(changed))} changed during a {request.method} request: queue the write with "
+                "casework.transactions.after_read so it runs after the read transaction"
+            )
+
+
+def begin_statement() -> str:
+    """The BEGIN a new SQLite transaction uses: deferred for a read request, IMMEDIATE otherwise (rule 7)."""
+    return "BEGIN" if read_request() else "BEGIN IMMEDIATE"

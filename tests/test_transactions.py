@@ -1,0 +1,62 @@
+"""Read requests read without the SQLite write lock; their view entries and read marks are written after."""
+
+import pytest
+from sqlalchemy import select
+
+from casework import audit, transactions
+from casework.models import AuditEntry, User
+from tests import factories
+
+
+def _sqlite(db) -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def test_read_requests_begin_deferred_and_changes_begin_immediate(app):
+    with app.test_request_context("/cases/", method="GET"):
+        assert transactions.begin_statement() == "BEGIN"
+    with app.test_request_context("/cases/", method="HEAD"):
+        assert transactions.begin_statement() == "BEGIN"
+    with app.test_request_context("/cases/OH-2026-00001/notes", method="POST"):
+        assert transactions.begin_statement() == "BEGIN IMMEDIATE"
+    assert transactions.begin_statement() == "BEGIN IMMEDIATE"  # the CLI, outside any request
+
+
+def test_a_view_recorded_in_a_get_request_is_written_by_the_commit(app, db):
+    user = factories.UserFactory(role="intake")
+    db.session.commit()
+    before = db.session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
+    with app.test_request_context("/cases/", method="GET"):
+        audit.record("case.list", user, details={"page": 1})
+        if _sqlite(db):  # queued, not yet in the table
+            assert (db.session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0) == before
+        db.session.commit()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > before)).all()
+    assert [(e.action, e.actor_id) for e in entries] == [("case.list", user.id)]
+    assert audit.verify().ok
+
+
+def test_a_get_request_that_changes_a_row_in_its_read_transaction_is_refused_on_sqlite(app, db):
+    if not _sqlite(db):
+        pytest.skip("PostgreSQL writes where the change is made")
+    user = factories.UserFactory(role="intake")
+    db.session.commit()
+    with app.test_request_context("/cases/", method="GET"):
+        user.display_name = "Someone Else"
+        with pytest.raises(transactions.WriteInReadRequest):
+            db.session.flush()
+        db.session.rollback()
+    assert db.session.get(User, user.id).display_name != "Someone Else"
+
+
+def test_a_view_entry_that_cannot_be_written_fails_the_commit(app, db):
+    if not _sqlite(db):
+        pytest.skip("PostgreSQL writes where the change is made")
+
+    def broken(session):
+        raise RuntimeError("disk full")
+
+    with app.test_request_context("/cases/", method="GET"):
+        transactions.after_read(db.session, broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            db.session.commit()
