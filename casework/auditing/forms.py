@@ -20,7 +20,8 @@ class TrailFilterForm(FlaskForm):
         description="For example OH-2026-00042, or #42 for the case numbered 42 (also after a purge).",
         filters=[lambda v: v.strip().upper() if v else v],
     )
-    actor = SelectField("Actor", validators=[Optional()])
+    # Optional() lets whitespace-only input past the choice check: strip it, so it means "anyone".
+    actor = SelectField("Actor", validators=[Optional()], filters=[lambda v: v.strip() if v else v])
     action = StringField(
         "Action",
         validators=[

@@ -235,3 +235,10 @@ def test_odd_filters_get_an_answer_never_an_error(client, login_as, query):
     login_as("auditor")
     for url in ("/audit/", "/audit/export"):
         assert client.get(url, query_string=query).status_code in (200, 400)
+
+
+def test_a_whitespace_only_actor_filter_means_anyone_not_a_server_error(client, login_as):
+    login_as("auditor")
+    response = client.get("/audit/", query_string={"actor": "\n" * 300})
+    assert response.status_code == 200
+    assert b"Audit trail" in response.data
