@@ -102,9 +102,7 @@ def main() -> None:
         title = metadata_title(context.case.reference, context.document.title)
 
         def render(context=context, thumbs=thumbs, title=title):
-            return render_pdf(
-                "pdf/case_summary.html", context, title=title, thumbnails=thumbs, time_limit=120
-            )
+            return render_pdf("pdf/case_summary.html", context, title=title, thumbnails=thumbs, time_limit=120)
 
         pages = render().page_count
         html = plain_html(paragraphs_for(pages))

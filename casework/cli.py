@@ -131,6 +131,8 @@ def workflow_graph(name: str | None, version: int | None) -> None:
     except WorkflowError as error:
         raise click.ClickException(str(error)) from error
     click.echo(definition.mermaid(), nl=False)
+
+
 @click.group(help="Retention: purge the personal data of expired cases; legal holds.")
 def retention() -> None:
     pass
@@ -206,6 +208,8 @@ def notify_deadlines(days: int | None) -> None:
         click.echo(f"{len(cases)} case(s) with a deadline approaching; notifications are off (CASEWORK_NOTIFY).")
     else:
         click.echo(f"{len(cases)} case(s) with a deadline approaching; {sent} message(s) queued.")
+
+
 @click.group("audit", help="Verify the audit trail and sign checkpoints of it.")
 def audit_group() -> None:
     pass
@@ -271,6 +275,8 @@ def audit_checkpoint(output: Path | None) -> None:
     output.write_text(checkpoint.as_json() + "\n")
     output.chmod(0o600)
     click.echo(f"Checkpoint of entry #{checkpoint.seq} written to {output}.")
+
+
 @click.group(help="The full-text search index.")
 def search() -> None:
     pass

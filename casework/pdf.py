@@ -355,9 +355,7 @@ def _compact(html: str) -> str:
 # --- limits ------------------------------------------------------------------------------------
 
 
-def _render_in_child(
-    job: Callable[[], RenderedPDF], time_limit: float, max_bytes: int, deadline: float
-) -> RenderedPDF:
+def _render_in_child(job: Callable[[], RenderedPDF], time_limit: float, max_bytes: int, deadline: float) -> RenderedPDF:
     """Run ``job`` in a forked child; kill it at the deadline or when its output grows too big.
 
     The child inherits the warm WeasyPrint import, fonts and parsed stylesheet; whatever a killed
@@ -509,9 +507,7 @@ def render_pdf(
         return _render_in_child(job, time_limit, max_bytes, deadline=started + time_limit)
     result = job()  # inline: can't be interrupted; the limit is checked once it is done
     if time.monotonic() - started > time_limit:
-        raise PDFRenderError(
-            f"PDF rendering took longer than the {time_limit:g} s limit", result.requested_urls
-        )
+        raise PDFRenderError(f"PDF rendering took longer than the {time_limit:g} s limit", result.requested_urls)
     return result
 
 

@@ -219,9 +219,7 @@ class Workflow:
         try:
             return self._states[status]
         except KeyError:
-            raise WorkflowError(
-                f"{status!r} is not a state of workflow {self.name} v{self.version}"
-            ) from None
+            raise WorkflowError(f"{status!r} is not a state of workflow {self.name} v{self.version}") from None
 
     def state_label(self, status: str) -> str:
         return self.state(status).label
@@ -376,9 +374,7 @@ class Workflow:
         """Mermaid ``stateDiagram-v2`` text, drawn by ``GraphMachine``; ``status`` is highlighted."""
         flow = CaseFlow(status or self.initial)
         self.state(flow.status)
-        machine = self._build(
-            GraphMachine, flow, graph_engine="mermaid", show_conditions=True, title=self.title
-        )
+        machine = self._build(GraphMachine, flow, graph_engine="mermaid", show_conditions=True, title=self.title)
         if status is None:
             machine.get_graph()  # first call creates the graph and marks the model's state active
             machine.model_graphs[id(flow)].reset_styling()
@@ -516,9 +512,7 @@ class _Loader:
         self._unknown_keys(doc, _TOP_KEYS, "definition", None)
         name = self._str(doc, "name", "definition", self.top_line("name"))
         if not _IDENTIFIER.match(name):
-            raise self.fail(
-                "definition", f"name {name!r} must be a lowercase identifier", self.top_line("name")
-            )
+            raise self.fail("definition", f"name {name!r} must be a lowercase identifier", self.top_line("name"))
         version = doc.get("version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise self.fail("definition", "'version' must be a whole number ≥ 1", self.top_line("version"))
@@ -532,15 +526,11 @@ class _Loader:
 
         initial = self._str(doc, "initial", "definition", self.top_line("initial"))
         if initial not in state_names:
-            raise self.fail(
-                "definition", f"initial state {initial!r} is not a state", self.top_line("initial")
-            )
+            raise self.fail("definition", f"initial state {initial!r} is not a state", self.top_line("initial"))
 
         raw_transitions = doc.get("transitions")
         if not isinstance(raw_transitions, list) or not raw_transitions:
-            raise self.fail(
-                "definition", "'transitions' must be a list with at least one [[transitions]]", None
-            )
+            raise self.fail("definition", "'transitions' must be a list with at least one [[transitions]]", None)
         transitions: list[TransitionSpec] = []
         seen: dict[tuple[str, str], int] = {}
         occurrences: dict[str, int] = {}
@@ -650,9 +640,7 @@ class _Loader:
 
         office = table.get("sets_office")
         if office is not None and office not in OFFICES:
-            raise self.fail(
-                where, f"unknown office {office!r} in 'sets_office' (known: eoa, conduct, umpd)", line
-            )
+            raise self.fail(where, f"unknown office {office!r} in 'sets_office' (known: eoa, conduct, umpd)", line)
         refers = table.get("refers", False)
         if not isinstance(refers, bool):
             raise self.fail(where, "'refers' must be true or false", line)
@@ -706,9 +694,7 @@ class _Loader:
                 raise self.fail(fwhere, "field defined twice", line)
             kind = table.get("kind")
             if kind not in FIELD_KINDS:
-                raise self.fail(
-                    fwhere, f"unknown field kind {kind!r} (known: {', '.join(FIELD_KINDS)})", line
-                )
+                raise self.fail(fwhere, f"unknown field kind {kind!r} (known: {', '.join(FIELD_KINDS)})", line)
             required = table.get("required", False)
             if not isinstance(required, bool):
                 raise self.fail(fwhere, "'required' must be true or false", line)
@@ -739,11 +725,7 @@ class _Loader:
             raise self.fail(where, "a choice field needs 'choices' as a list of [value, label] pairs", line)
         pairs: list[tuple[str, str]] = []
         for pair in raw:
-            if (
-                not isinstance(pair, list)
-                or len(pair) != 2
-                or not all(isinstance(p, str) and p.strip() for p in pair)
-            ):
+            if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(p, str) and p.strip() for p in pair):
                 raise self.fail(where, f"choice {pair!r} must be a [value, label] pair of strings", line)
             if any(value == pair[0] for value, _ in pairs):
                 raise self.fail(where, f"choice value {pair[0]!r} appears twice", line)
@@ -752,9 +734,7 @@ class _Loader:
 
     def _check_graph(self, states: tuple[StateSpec, ...], initial: str, transitions: list[TransitionSpec]):
         if not any(s.terminal for s in states):
-            raise self.fail(
-                "definition", "no terminal state: mark where a case may rest with terminal = true"
-            )
+            raise self.fail("definition", "no terminal state: mark where a case may rest with terminal = true")
         exits: dict[str, set[str]] = {s.name: set() for s in states}
         for spec in transitions:
             if not spec.internal and spec.dest != spec.source:
@@ -841,14 +821,10 @@ def load_directory(
     """Load ``<dir>/<name>.toml`` (current) and ``<dir>/archive/<name>.v<N>.toml`` (superseded)."""
     directory = Path(directory) if directory is not None else DEFAULT_DIR
     current = [load_definition(p, guards=guards) for p in sorted(directory.glob("*.toml"))]
-    archived = [
-        load_definition(p, guards=guards) for p in sorted((directory / ARCHIVE_DIRNAME).glob("*.toml"))
-    ]
+    archived = [load_definition(p, guards=guards) for p in sorted((directory / ARCHIVE_DIRNAME).glob("*.toml"))]
     for wf in current:
         if Path(wf.source_path).name != f"{wf.name}.toml":
-            raise WorkflowDefinitionError(
-                f"{wf.source_path}: workflow {wf.name!r} must live in {wf.name}.toml"
-            )
+            raise WorkflowDefinitionError(f"{wf.source_path}: workflow {wf.name!r} must live in {wf.name}.toml")
     for wf in archived:
         if Path(wf.source_path).name != f"{wf.name}.v{wf.version}.toml":
             raise WorkflowDefinitionError(

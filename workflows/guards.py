@@ -55,8 +55,7 @@ def guard(message: str) -> Callable[[Callable[[Facts], bool]], Callable[[Facts],
 @guard("Referral to Student Conduct needs at least one respondent who is a student.")
 def has_student_respondent(facts: Facts) -> bool:
     return any(
-        str(affiliation).strip().lower() == "student"
-        for affiliation in facts.get("respondent_affiliations") or ()
+        str(affiliation).strip().lower() == "student" for affiliation in facts.get("respondent_affiliations") or ()
     )
 
 

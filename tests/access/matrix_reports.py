@@ -7,8 +7,16 @@ ROUTES = [
     Route("reports.case_list", "GET", lambda ctx: "/cases/all", only(*ROLES)),
     Route("reports.dashboard", "GET", lambda ctx: "/dashboard", only(*ROLES)),
     # Exports: Conduct and UMPD export nothing; administrators get references, states and offices only.
-    Route("reports.export_case_list", "GET", lambda ctx: "/cases/all.csv",
-          only("admin", "intake", "investigator", "auditor")),
-    Route("reports.annual_statistics", "GET", lambda ctx: "/reports/annual.csv?year=2026",
-          only("admin", "intake", "auditor")),
+    Route(
+        "reports.export_case_list",
+        "GET",
+        lambda ctx: "/cases/all.csv",
+        only("admin", "intake", "investigator", "auditor"),
+    ),
+    Route(
+        "reports.annual_statistics",
+        "GET",
+        lambda ctx: "/reports/annual.csv?year=2026",
+        only("admin", "intake", "auditor"),
+    ),
 ]

@@ -109,9 +109,7 @@ def evidence(n: int = 6, with_thumbnails: bool = True) -> list[EvidenceItem]:
                 size=48_213 * i + 17,
                 uploaded_at=T0 + timedelta(hours=i),
                 sha256=_sha(i),
-                thumbnail_url=thumbnail_url(i)
-                if with_thumbnails and media_type.startswith("image/")
-                else None,
+                thumbnail_url=thumbnail_url(i) if with_thumbnails and media_type.startswith("image/") else None,
                 description="Screenshot of comment" if media_type.startswith("image/") else None,
             )
         )

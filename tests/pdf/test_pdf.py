@@ -57,9 +57,7 @@ def poppler(tool: str, result, *args: str) -> str:
 
 
 def info_of(result) -> dict[str, str]:
-    out = subprocess.run(
-        ["pdfinfo", "-enc", "UTF-8", "-"], input=result.data, capture_output=True, check=True
-    )
+    out = subprocess.run(["pdfinfo", "-enc", "UTF-8", "-"], input=result.data, capture_output=True, check=True)
     pairs = (line.split(":", 1) for line in out.stdout.decode().splitlines() if ":" in line)
     return {k.strip(): v.strip() for k, v in pairs}
 

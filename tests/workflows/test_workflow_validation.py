@@ -155,15 +155,19 @@ CASES = [
     ),
     (
         "unknown_office",
-        mutate('dest = "referred_eoa"\nroles = ["intake", "investigator"]\nsets_office = "eoa"',
-               'dest = "referred_eoa"\nroles = ["intake", "investigator"]\nsets_office = "hr"'),
+        mutate(
+            'dest = "referred_eoa"\nroles = ["intake", "investigator"]\nsets_office = "eoa"',
+            'dest = "referred_eoa"\nroles = ["intake", "investigator"]\nsets_office = "hr"',
+        ),
         ["transition 'refer_eoa'", "unknown office 'hr'"],
         ('trigger = "refer_eoa"', 0),
     ),
     (
         "referral_without_an_office",
-        mutate('roles = ["intake", "investigator"]\nsets_office = "eoa"\nrefers = true',
-               'roles = ["intake", "investigator"]\nrefers = true'),
+        mutate(
+            'roles = ["intake", "investigator"]\nsets_office = "eoa"\nrefers = true',
+            'roles = ["intake", "investigator"]\nrefers = true',
+        ),
         ["transition 'refer_eoa'", "'refers' needs 'sets_office'"],
         ('trigger = "refer_eoa"', 0),
     ),
