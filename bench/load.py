@@ -214,11 +214,11 @@ def flask(env: dict[str, str], *args: str) -> str:
 def seed_casework(db: str, url: str, workdir: Path, cases: int) -> None:
     env = casework_env(url, workdir)
     marker = workdir / f"{db}-{cases}.seeded"
+    flask(env, "db", "upgrade")  # a kept database is brought to the current schema too
     if marker.exists():
         log(f"reusing the {db} database with {cases:,} cases")
         return
     log(f"seeding {cases:,} cases into {db} (flask demo) …")
-    flask(env, "db", "upgrade")
     started = time.perf_counter()
     out = flask(env, "demo", "--cases", str(cases))
     log(out.splitlines()[0] + f" (wall {time.perf_counter() - started:.0f} s)")

@@ -25,7 +25,8 @@ GRANTABLE_ROLES = ("intake", "investigator", "conduct_officer", "police_liaison"
 MAX_RECUSAL_REASON = 500
 
 
-def _not_recused(user: User) -> ColumnElement[bool]:
+def not_recused(user: User) -> ColumnElement[bool]:
+    """Cases the user is not recused from (part of the visibility clause; counts of hidden cases use it alone)."""
     return ~exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
 
 
@@ -54,7 +55,7 @@ def visibility_clause(user: User) -> ColumnElement[bool]:
         scope = and_(_ever_referred_to(REFERRAL_ROLES[role]), _restriction_allows(user))
     else:
         return false()
-    return and_(scope, _not_recused(user))
+    return and_(scope, not_recused(user))
 
 
 def visible_cases(user: User) -> Select[tuple[Case]]:

@@ -32,8 +32,12 @@ class Queue:
 
 
 def open_cases() -> ColumnElement[bool]:
-    """Cases not closed."""
-    return Case.status != CLOSED_STATE
+    """Cases not closed.
+
+    As a list of states, not "!= closed": an index led by status (or by assignee and status) then reads
+    the open cases alone instead of filtering out half a million closed ones.
+    """
+    return Case.status.in_(open_states())
 
 
 def overdue_condition(today: date) -> ColumnElement[bool]:
@@ -68,8 +72,7 @@ def open_states() -> list[str]:
 def _my_office(user: User, today: date) -> ColumnElement[bool]:
     if user.case_office is None:
         return false()
-    # As a list of states, not "!= closed": ix_cases_office_status_created then skips the office's closed cases.
-    return and_(Case.office == user.case_office, Case.status.in_(open_states()))
+    return and_(Case.office == user.case_office, open_cases())
 
 
 WORKERS = ("intake", "investigator", "conduct_officer", "police_liaison")
@@ -110,7 +113,9 @@ def queue_condition(user: User, name: str, today: date) -> ColumnElement[bool]:
     return QUEUES[name].condition(user, today)
 
 
-COUNT_CAP = 1000  # a queue is counted exactly up to here; beyond it the page says "1,000+"
+# A queue tab is counted exactly up to here; beyond it the tab says "100+". Every tab is counted on
+# every queue page, so the cap bounds that work (the case list counts its results up to 1,000).
+COUNT_CAP = 100
 
 
 def queue_counts(user: User, today: date) -> dict[str, int]:

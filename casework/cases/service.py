@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, true, update
+from sqlalchemy import exists, or_, select, true, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -453,42 +453,35 @@ def _same_platform(platform: str | None):
 
 
 def related_cases(case: Case, reader: User) -> list[Related]:
-    """Per respondent account: how many other cases name it (recused ones not counted), and the visible ones."""
-    respondents = [p for p in case.parties if p.kind == "respondent" and p.handle_normalized]
-    if not respondents:
-        return []
-    keys = {(p.handle_normalized, p.platform) for p in respondents}
-    match = or_(*(and_(Party.handle_normalized == handle, _same_platform(platform)) for handle, platform in keys))
-    not_recused = ~exists().where(Recusal.case_id == Party.case_id, Recusal.user_id == reader.id)
-    rows = db.session.execute(
-        select(Party.handle_normalized, Party.platform, Party.case_id)
-        .where(match, Party.kind == "respondent", Party.case_id != case.id, not_recused)
-        .distinct()
-    ).all()
-    by_key: dict[tuple[str, str | None], set[int]] = {}
-    for handle, platform, case_id in rows:
-        by_key.setdefault((handle, platform), set()).add(case_id)
-    all_ids = set().union(*by_key.values()) if by_key else set()
-    visible_ids: set[int] = set()
-    if all_ids:
-        visible_ids = set(
-            db.session.scalars(access.visible_cases(reader).with_only_columns(Case.id).where(Case.id.in_(all_ids)))
-        )
+    """Per respondent account: how many other cases name it (recused ones not counted), and the visible ones.
+
+    An account can be named in hundreds of cases: per account, one query reads the (id, created_at, openable)
+    of the other cases from the indexes, and only the newest RELATED_SHOWN openable ones are loaded.
+    """
     result, seen = [], set()
-    for party in respondents:
+    for party in case.parties:
         key = (party.handle_normalized, party.platform)
-        if key in seen:
+        if party.kind != "respondent" or not party.handle_normalized or key in seen:
             continue
         seen.add(key)
-        ids = by_key.get(key, set())
-        if not ids:
-            continue
-        openable = ids & visible_ids
-        shown = []
-        if openable:
-            query = (
-                select(Case).where(Case.id.in_(openable)).order_by(Case.created_at.desc(), Case.id).limit(RELATED_SHOWN)
+        naming = select(Party.case_id).where(
+            Party.handle_normalized == party.handle_normalized,
+            _same_platform(party.platform),
+            Party.kind == "respondent",
+            Party.case_id != case.id,
+        )
+        others = db.session.execute(
+            select(Case.id, Case.created_at, access.visibility_clause(reader).label("openable")).where(
+                Case.id.in_(naming), access.not_recused(reader)
             )
+        ).all()
+        if not others:
+            continue
+        openable = sorted((row for row in others if row.openable), key=lambda row: (row.created_at, -row.id))
+        newest = [row.id for row in openable[-RELATED_SHOWN:]]
+        shown = []
+        if newest:
+            query = select(Case).where(Case.id.in_(newest)).order_by(Case.created_at.desc(), Case.id)
             shown = list(db.session.scalars(query))
-        result.append(Related(party, len(ids), shown, len(openable)))
+        result.append(Related(party, len(others), shown, len(openable)))
     return result

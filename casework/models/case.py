@@ -131,7 +131,7 @@ class Party(Base):
     __tablename__ = "parties"
     __table_args__ = (
         CheckConstraint(_in("kind", PARTY_KINDS), name="kind_known"),
-        Index("ix_parties_handle_match", "handle_normalized", "platform"),
+        Index("ix_parties_handle_match", "handle_normalized", "platform", "kind", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,6 +45,18 @@ def test_each_queue_holds_the_right_cases_with_counts(client, login_as, make_cas
         assert re.search(rf'queue={name}"[^>]*>[^<]+</a>\s*<span class="num">{len(cases)}</span>', page), name
 
 
+def test_a_queue_tab_beyond_the_cap_says_more_without_counting_on(client, login_as, make_case, monkeypatch):
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    for _ in range(3):
+        make_case("received")
+    make_case("triaged")
+    login_as("intake")
+    page = client.get("/cases/?queue=new").get_data(as_text=True)
+    assert re.search(r'queue=new"[^>]*>[^<]+</a>\s*<span class="num">2\+</span>', page)
+    assert re.search(r'queue=unassigned"[^>]*>[^<]+</a>\s*<span class="num">2\+</span>', page)
+    assert len(references(page)) == 3  # the page itself lists every case
+
+
 def test_office_queue_shows_the_open_cases_of_the_users_office(client, login_as, make_case):
     conduct = make_case("referred_conduct")
     make_case("referred_umpd")
