@@ -1,9 +1,13 @@
 """The filtered list of every case a user may see, and its CSV export."""
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
-from flask import Response, render_template, request
+from flask import Response, current_app, get_template_attribute, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+from wtforms.fields.choices import SelectChoice
 
 from casework.access import may_read_content
 from casework.auth.decorators import reauth_required, role_required
@@ -31,6 +35,46 @@ def _filter_form() -> CaseFilterForm:
     )
 
 
+def filter_panel(form: CaseFilterForm) -> Markup:
+    """The filter form, rendered.
+
+    Its fourteen fields cost more to render than the fifty rows of a page, and the panel is a function of
+    the query string and the choices offered alone, so rendered panels are kept (the least recently used
+    go first). A panel with search text is never kept: the words someone searched for stay in no cache.
+    """
+    if ("q" in form and form.q.data) or len(request.query_string) > MAX_KEPT_QUERY:
+        return _render_panel(form)
+    args = tuple((name, value) for name, value in request.args.items(multi=True) if name != "after")
+    return _kept_panel(args, "q" in form, _options(form.state), _options(form.assignee))
+
+
+MAX_KEPT_QUERY = 1000
+
+
+def _options(field) -> tuple[tuple[str, str], ...]:
+    return tuple((choice.value, choice.label) for choice in field.choices)
+
+
+@lru_cache(maxsize=256)
+def _kept_panel(args: tuple, text_search: bool, states: tuple, assignees: tuple) -> Markup:
+    form = CaseFilterForm(formdata=MultiDict(args), states={}, assignees={}, text_search=text_search)
+    form.state.choices = [SelectChoice(value, label) for value, label in states]
+    form.assignee.choices = [SelectChoice(value, label) for value, label in assignees]
+    form.validate()
+    return _render_panel(form)
+
+
+def _render_panel(form: CaseFilterForm) -> Markup:
+    return get_template_attribute("reports/_filters.html", "filter_panel")(form)
+
+
+def _case_url_prefix() -> str | None:
+    """The case page's URL without the reference, built once for a page of rows (None where there is none)."""
+    if "cases.case_page" not in current_app.view_functions:
+        return None
+    return url_for("cases.case_page", reference="REFERENCE").removesuffix("REFERENCE")
+
+
 def _query_string(form: CaseFilterForm, **extra) -> str:
     pairs = [(f.name, f.data) for f in form if f.data not in (None, "", False)]
     pairs = [(name, "y" if value is True else value) for name, value in pairs]
@@ -49,9 +93,11 @@ def case_list():
     return render_template(
         "reports/case_list.html",
         form=form,
+        filter_panel=filter_panel(form),
         page=page,
         query=_query_string(form),
         states=_states(),
+        case_url_prefix=_case_url_prefix(),
         may_export=current_user.role in EXPORT_ROLES,
     )
 
@@ -62,7 +108,9 @@ def case_list():
 def export_case_list():
     form = _filter_form()
     if not form.validate():
-        page = render_template("reports/case_list.html", form=form, page=None, query="", states={}, may_export=True)
+        page = render_template(
+            "reports/case_list.html", form=form, filter_panel=filter_panel(form), page=None, query="", may_export=True
+        )
         return page, 400
     body, rows = exports.export_cases(current_user, form.filters(), today=local_today())
     db.session.commit()

@@ -219,9 +219,9 @@ def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UN
     )
 
 
-def _row(record, today: date) -> CaseRow:
+def _row(record, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
     overdue = record.due_on is not None and record.due_on < today and record.status != "closed"
-    return CaseRow(*record[:9], assignee_name=record.display_name, overdue=overdue)
+    return CaseRow(*record[:9], assignee_name=record.display_name, overdue=overdue, platforms=platforms)
 
 
 def count_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> tuple[int, bool]:
@@ -234,14 +234,14 @@ def count_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET
     return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
 
 
-def _attach_platforms(rows: list[CaseRow]) -> list[CaseRow]:
-    if not rows:
-        return rows
+def _platforms_of(case_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    if not case_ids:
+        return {}
     by_case: dict[int, list[str]] = {}
-    query = select(CasePlatform.case_id, CasePlatform.platform).where(CasePlatform.case_id.in_([r.id for r in rows]))
+    query = select(CasePlatform.case_id, CasePlatform.platform).where(CasePlatform.case_id.in_(case_ids))
     for case_id, platform in db.session.execute(query.order_by(CasePlatform.id)):
         by_case.setdefault(case_id, []).append(platform)
-    return [CaseRow(**{**r.__dict__, "platforms": tuple(by_case.get(r.id, ()))}) for r in rows]
+    return {case_id: tuple(platforms) for case_id, platforms in by_case.items()}
 
 
 def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -> CasePage:
@@ -254,7 +254,8 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
     text_match = text_condition(user, filters)
     stmt = ordered(filtered_cases(user, filters, today, text_match), filters.sort, cursor)
     records = db.session.execute(stmt.limit(filters.per_page + 1)).all()
-    rows = [_row(r, today) for r in records[: filters.per_page]]
+    platforms = _platforms_of([r.id for r in records[: filters.per_page]])
+    rows = [_row(r, today, platforms.get(r.id, ())) for r in records[: filters.per_page]]
     if cursor:
         count, exact = cursor.count, cursor.count_is_exact
     else:
@@ -271,4 +272,4 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
             "rows": len(rows),
         },
     )
-    return CasePage(_attach_platforms(rows), count, exact, next_cursor, cursor is None)
+    return CasePage(rows, count, exact, next_cursor, cursor is None)

@@ -175,3 +175,27 @@ def test_the_list_shows_no_narrative(client, login_as):
     login_as("intake")
     make_case(1, narrative="Only on the case page: a very particular sentence.")
     assert "very particular sentence" not in _page(client)
+
+
+def test_the_filter_form_shows_each_request_its_own_choices_and_errors(client, login_as, make_user):
+    login_as("intake")
+    assert re.search(r'<option value="conduct" selected>', _page(client, "?office=conduct"))
+    assert re.search(r'<option value="eoa" selected>', _page(client, "?office=eoa"))
+    assert not re.search(r"<option value=\"\w+\" selected>Conduct", _page(client, "?office=eoa"))
+    colleague = make_user("investigator", display_name="Newly Hired Investigator")
+    assert f'<option value="{colleague.id}">Newly Hired Investigator</option>' in _page(client, "?office=eoa")
+    refused = client.get("/cases/all?created_from=2026-05-01&created_to=2026-04-01").get_data(as_text=True)
+    again = client.get("/cases/all?created_from=2026-05-01&created_to=2026-04-01").get_data(as_text=True)
+    assert "This date is before the “Reported from” date." in refused and again.count("before the “Reported from”") == 2
+
+
+def test_search_text_is_kept_in_no_cache_of_rendered_filter_forms(client, login_as):
+    from casework.reports import list_routes
+
+    login_as("investigator")
+    list_routes._kept_panel.cache_clear()
+    page = _page(client, "?q=Pemberton+screenshot&state=open")
+    assert 'value="Pemberton screenshot"' in page
+    assert list_routes._kept_panel.cache_info().currsize == 0
+    assert 'value="Pemberton screenshot"' not in _page(client, "?state=open")
+    assert list_routes._kept_panel.cache_info().currsize == 1
