@@ -111,7 +111,9 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
         for value in (entry.event.data or {}).values()
         if isinstance(value, int)
     }
-    names = {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    names = {}
+    if user_ids:
+        names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
     assign_form = forms.get("assign_form")
     may_assign = service.may_assign(reader, case)
     if may_assign and assign_form is None:

@@ -428,7 +428,7 @@ class Related:
 
     party: Party
     count: int
-    visible: list[Case] = field(default_factory=list)  # the newest RELATED_SHOWN the reader may open
+    visible: list = field(default_factory=list)  # the newest RELATED_SHOWN the reader may open (RELATED_COLUMNS rows)
     visible_count: int | None = None  # how many the reader may open (defaults to len(visible))
 
     @property
@@ -446,6 +446,7 @@ class Related:
 
 
 RELATED_SHOWN = 10  # an account named in hundreds of cases must not turn the case page into a list page
+RELATED_COLUMNS = (Case.id, Case.reference, Case.status, Case.due_on, Case.created_at)  # what the page shows
 
 
 def _same_platform(platform: str | None):
@@ -471,17 +472,13 @@ def related_cases(case: Case, reader: User) -> list[Related]:
             Party.case_id != case.id,
         )
         others = db.session.execute(
-            select(Case.id, Case.created_at, access.visibility_clause(reader).label("openable")).where(
+            select(*RELATED_COLUMNS, access.visibility_clause(reader).label("openable")).where(
                 Case.id.in_(naming), access.not_recused(reader)
             )
         ).all()
         if not others:
             continue
-        openable = sorted((row for row in others if row.openable), key=lambda row: (row.created_at, -row.id))
-        newest = [row.id for row in openable[-RELATED_SHOWN:]]
-        shown = []
-        if newest:
-            query = select(Case).where(Case.id.in_(newest)).order_by(Case.created_at.desc(), Case.id)
-            shown = list(db.session.scalars(query))
-        result.append(Related(party, len(others), shown, len(openable)))
+        openable = [row for row in others if row.openable]
+        newest = sorted(openable, key=lambda row: (row.created_at, -row.id), reverse=True)[:RELATED_SHOWN]
+        result.append(Related(party, len(others), newest, len(openable)))
     return result
