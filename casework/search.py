@@ -35,7 +35,7 @@ NOTE_OFFICES = ("eoa", "conduct", "umpd")
 PG_WEIGHTS = {"body": "A", "eoa": "B", "conduct": "C", "umpd": "D"}
 MAX_TERMS = 8
 BULK_ROWS = 10_000  # from this many cases on, a PostgreSQL rebuild drops and recreates the GIN index
-DRIVE_BY_SORT_FROM = 1000  # on SQLite, from this many matches on, a sorted page walks the sort index
+DRIVE_BY_SORT_FROM = 1000  # on SQLite, from this many counted matches on, a sorted page walks the sort index
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -234,7 +234,7 @@ def searchable_parts(user: User) -> tuple[str, ...]:
     return ("body", office) if office in NOTE_OFFICES else ("body",)
 
 
-def match_clause(user: User, query: str, dialect: str, *, sorted_page: bool = True) -> ColumnElement[bool] | None:
+def match_clause(user: User, query: str, dialect: str, *, common: bool = False) -> ColumnElement[bool] | None:
     """A condition on Case.id selecting the cases whose readable text holds every word of `query`.
 
     None when the query has no words. Words match after English stemming ("threatened" finds
@@ -257,13 +257,8 @@ def match_clause(user: User, query: str, dialect: str, *, sorted_page: bool = Tr
     fts = "{" + columns + "} : (" + " AND ".join(f'"{w}"' for w in words) + ")"
     matches = text("SELECT rowid FROM case_search WHERE case_search MATCH :cw_fts").bindparams(cw_fts=fts)
     # SQLite drives the query from the IN list whenever it can. That is right for a rare word (a few
-    # cases, sorted in memory) but slow for a common one (thousands of random row reads, then a sort):
-    # then `id + 0` keeps the rowid index out of reach, and SQLite walks the sort index, probing the list.
-    if not sorted_page:  # a count stops after its cap: driving it from the matches is always quick
-        return Case.id.in_(matches)
-    found = db.session.scalar(
-        text("SELECT count(*) FROM (SELECT 1 FROM case_search WHERE case_search MATCH :cw_fts LIMIT :cap)"),
-        {"cw_fts": fts, "cap": DRIVE_BY_SORT_FROM},
-    )
-    column = (Case.id + 0) if found >= DRIVE_BY_SORT_FROM else Case.id
+    # cases, sorted in memory) but slow for a common one on a sorted page (thousands of random row reads,
+    # then a sort): there the caller, who has counted the matches, says `common`, and `id + 0` keeps the
+    # rowid index out of reach, so SQLite walks the sort index, probing the list.
+    column = (Case.id + 0) if common else Case.id
     return column.in_(matches)

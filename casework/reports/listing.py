@@ -124,14 +124,17 @@ def decode_cursor(sort: str, cursor: str) -> Cursor | None:
 # --- the query ---------------------------------------------------------------------------------
 
 
-def text_condition(user: User, filters: CaseFilters, *, sorted_page: bool = True):
-    """The full-text part of the filters (None without text; never true for administrators)."""
+def text_condition(user: User, filters: CaseFilters, *, common: bool = False):
+    """The full-text part of the filters (None without text; never true for administrators).
+
+    `common`: the words were counted in at least search.DRIVE_BY_SORT_FROM cases (see search.match_clause).
+    """
     if not filters.q:
         return None
     if not may_read_content(user):
         return false()  # administrators never search case text
     dialect = db.session.get_bind().dialect.name
-    return search.match_clause(user, filters.q, dialect, sorted_page=sorted_page)
+    return search.match_clause(user, filters.q, dialect, common=common)
 
 
 _UNSET = object()
@@ -247,19 +250,20 @@ def _platforms_of(case_ids: list[int]) -> dict[int, tuple[str, ...]]:
 def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -> CasePage:
     """One keyset page of the visible cases matching `filters`, and the (capped) count; audited.
 
-    The count is taken on the first page and carried in the cursor, so later pages cost no more than the first.
+    The count is taken on the first page and carried in the cursor, so later pages cost no more than the first;
+    it also tells a text search whether its words are common (search.match_clause).
     """
     today = today or date.today()
     cursor = decode_cursor(filters.sort, filters.after)
-    text_match = text_condition(user, filters)
+    if cursor:
+        count, exact = cursor.count, cursor.count_is_exact
+    else:
+        count, exact = count_cases(user, filters, today)
+    text_match = text_condition(user, filters, common=count >= search.DRIVE_BY_SORT_FROM)
     stmt = ordered(filtered_cases(user, filters, today, text_match), filters.sort, cursor)
     records = db.session.execute(stmt.limit(filters.per_page + 1)).all()
     platforms = _platforms_of([r.id for r in records[: filters.per_page]])
     rows = [_row(r, today, platforms.get(r.id, ())) for r in records[: filters.per_page]]
-    if cursor:
-        count, exact = cursor.count, cursor.count_is_exact
-    else:
-        count, exact = count_cases(user, filters, today, text_condition(user, filters, sorted_page=False))
     next_cursor = encode_cursor(filters.sort, rows[-1], count, exact) if len(records) > filters.per_page else None
     audit.record(
         "case.search",
