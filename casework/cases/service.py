@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import exists, or_, select, true, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import access, audit, flows, transactions
@@ -331,7 +331,7 @@ def visible_notes(case: Case, reader: User) -> list[Note]:
     query = (
         select(Note)
         .where(Note.case_id == case.id, _note_visible_clause(reader))
-        .options(selectinload(Note.author))
+        .options(joinedload(Note.author))
         .order_by(Note.created_at, Note.id)
     )
     return list(db.session.scalars(query))
@@ -349,7 +349,7 @@ def timeline(case: Case, reader: User) -> list[TimelineEntry]:
     query = (
         select(CaseEvent)
         .where(CaseEvent.case_id == case.id)
-        .options(selectinload(CaseEvent.actor))
+        .options(joinedload(CaseEvent.actor))
         .order_by(CaseEvent.created_at, CaseEvent.id)
     )
     entries = []
