@@ -18,3 +18,8 @@ def workflow_for(case: Case) -> Workflow:
 def default_workflow() -> Workflow:
     """The workflow a new case starts on: the latest version of the default definition."""
     return registry().default()
+
+
+def known_states() -> list[str]:
+    """Every state of every loaded workflow, sorted (a case's status is always one of them)."""
+    return sorted({state.name for workflow in registry() for state in workflow.states})

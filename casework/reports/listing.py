@@ -17,8 +17,9 @@ from sqlalchemy import Select, and_, exists, false, or_, select, tuple_
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
+from casework.cases.queries import open_states
 from casework.extensions import db
-from casework.flows import default_workflow
+from casework.flows import known_states
 from casework.models import Case, CaseBehaviour, CasePlatform, User
 
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "due": "Due date (soonest first)"}
@@ -230,8 +231,13 @@ def _row(record, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
 def count_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> tuple[int, bool]:
     """(count, exact): counted exactly up to COUNT_CAP, otherwise (COUNT_CAP, False)."""
     conditions = filter_conditions(user, filters, today, text_match)
-    if filters.state == OPEN:  # as a list of states, the count can read ix_cases_status_office_due alone
-        conditions[0] = Case.status.in_([s.name for s in default_workflow().states if not s.terminal])
+    # With the state as a list, the count reads an index led by status (ix_cases_status_office_due) alone:
+    # open cases (asked for, or implied by "overdue") skip the closed ones in it, and without a state
+    # the list of every state still lets the office lead.
+    if filters.state == OPEN or (filters.overdue and not filters.state):
+        conditions.append(Case.status.in_(open_states()))
+    elif not filters.state:
+        conditions.append(Case.status.in_(known_states()))
     capped = visible_cases(user).with_only_columns(Case.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
     found = db.session.scalar(select(db.func.count()).select_from(capped))
     return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
