@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, text
+from sqlalchemy import ColumnElement, Select, column, table, text
 from sqlalchemy.orm import Session
 
 from casework.extensions import db
@@ -37,6 +37,7 @@ MAX_TERMS = 8
 BULK_ROWS = 10_000  # from this many cases on, a PostgreSQL rebuild drops and recreates the GIN index
 DRIVE_BY_SORT_FROM = 1000  # on SQLite, from this many counted matches on, a sorted page walks the sort index
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+SEARCH_TABLE = table("case_search", column("rowid"), column("case_id"))  # for joins (SQLite: rowid is the case id)
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -234,13 +235,9 @@ def searchable_parts(user: User) -> tuple[str, ...]:
     return ("body", office) if office in NOTE_OFFICES else ("body",)
 
 
-def match_clause(user: User, query: str, dialect: str, *, common: bool = False) -> ColumnElement[bool] | None:
-    """A condition on Case.id selecting the cases whose readable text holds every word of `query`.
-
-    None when the query has no words. Words match after English stemming ("threatened" finds
-    "threatening"), not as prefixes: on a million cases a prefix of a common word costs tens of
-    milliseconds on FTS5, an exact term a few.
-    """
+def _engine_query(user: User, query: str, dialect: str) -> tuple[str, dict[str, str]] | None:
+    """The engine's condition on `case_search` for the words of `query` in the parts `user` may read,
+    and its bound parameter; None when the query has no words."""
     words = [w.lower() for w in terms(query)]
     if not words:
         return None
@@ -248,17 +245,42 @@ def match_clause(user: User, query: str, dialect: str, *, common: bool = False) 
     if dialect == "postgresql":
         weights = "".join(PG_WEIGHTS[p] for p in parts)
         tsquery = " & ".join(f"{w}:{weights}" for w in words)
-        return Case.id.in_(
-            text("SELECT case_id FROM case_search WHERE document @@ to_tsquery('english', :cw_tsquery)").bindparams(
-                cw_tsquery=tsquery
-            )
-        )
+        return "case_search.document @@ to_tsquery('english', :cw_query)", {"cw_query": tsquery}
     columns = " ".join("body" if p == "body" else f"notes_{p}" for p in parts)
     fts = "{" + columns + "} : (" + " AND ".join(f'"{w}"' for w in words) + ")"
-    matches = text("SELECT rowid FROM case_search WHERE case_search MATCH :cw_fts").bindparams(cw_fts=fts)
+    return "case_search MATCH :cw_query", {"cw_query": fts}
+
+
+def match_clause(user: User, query: str, dialect: str, *, common: bool = False) -> ColumnElement[bool] | None:
+    """A condition on Case.id selecting the cases whose readable text holds every word of `query`.
+
+    None when the query has no words. Words match after English stemming ("threatened" finds
+    "threatening"), not as prefixes: on a million cases a prefix of a common word costs tens of
+    milliseconds on FTS5, an exact term a few.
+    """
+    engine_query = _engine_query(user, query, dialect)
+    if engine_query is None:
+        return None
+    condition, params = engine_query
+    key = "case_id" if dialect == "postgresql" else "rowid"
+    matches = text(f"SELECT {key} FROM case_search WHERE {condition}").bindparams(**params)
     # SQLite drives the query from the IN list whenever it can. That is right for a rare word (a few
     # cases, sorted in memory) but slow for a common one on a sorted page (thousands of random row reads,
     # then a sort): there the caller, who has counted the matches, says `common`, and `id + 0` keeps the
     # rowid index out of reach, so SQLite walks the sort index, probing the list.
-    column = (Case.id + 0) if common else Case.id
+    column = (Case.id + 0) if common and dialect == "sqlite" else Case.id
     return column.in_(matches)
+
+
+def join_matches(stmt: Select, user: User, query: str, dialect: str) -> Select:
+    """`stmt` (over Case) joined to the index and kept to the cases whose readable text holds every word.
+
+    Unlike match_clause's list, a join lets the engine read the index lazily: a capped count of a common
+    word stops after its cap instead of collecting every match first. `stmt` unchanged without words.
+    """
+    engine_query = _engine_query(user, query, dialect)
+    if engine_query is None:
+        return stmt
+    condition, params = engine_query
+    key = SEARCH_TABLE.c.case_id if dialect == "postgresql" else SEARCH_TABLE.c.rowid
+    return stmt.join(SEARCH_TABLE, key == Case.id).where(text(condition).bindparams(**params))

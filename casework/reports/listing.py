@@ -228,9 +228,9 @@ def _row(record, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
     return CaseRow(*record[:9], assignee_name=record.display_name, overdue=overdue, platforms=platforms)
 
 
-def count_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> tuple[int, bool]:
+def count_cases(user: User, filters: CaseFilters, today: date) -> tuple[int, bool]:
     """(count, exact): counted exactly up to COUNT_CAP, otherwise (COUNT_CAP, False)."""
-    conditions = filter_conditions(user, filters, today, text_match)
+    conditions = filter_conditions(user, filters, today, text_match=None)
     # With the state as a list, the count reads an index led by status (ix_cases_status_office_due) alone:
     # open cases (asked for, or implied by "overdue") skip the closed ones in it, and without a state
     # the list of every state still lets the office lead.
@@ -238,7 +238,12 @@ def count_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET
         conditions.append(Case.status.in_(open_states()))
     elif not filters.state:
         conditions.append(Case.status.in_(known_states()))
-    capped = visible_cases(user).with_only_columns(Case.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    query = visible_cases(user).with_only_columns(Case.id).where(*conditions)
+    if filters.q and may_read_content(user):  # joined to the index, the count stops at its cap
+        query = search.join_matches(query, user, filters.q, db.session.get_bind().dialect.name)
+    elif filters.q:
+        query = query.where(false())  # administrators never search case text
+    capped = query.limit(COUNT_CAP + 1).subquery()
     found = db.session.scalar(select(db.func.count()).select_from(capped))
     return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
 
