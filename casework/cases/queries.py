@@ -1,8 +1,9 @@
 """Queue queries: small composable pieces over ``access.visible_cases(user)`` (DESIGN.md rule 1).
 
-Each queue is a condition on ``Case``; ``queue_query`` combines the visibility clause, a queue and
-keyset pagination on (created_at, id), newest first. Search, dashboards and exports can reuse
-``QUEUES``, ``queue_condition``, ``open_cases`` and ``keyset_page``.
+Each queue is a condition on ``Case`` and an order; ``queue_page`` combines the visibility clause, a queue and
+keyset pagination in the queue's order: newest first on (created_at, id), or earliest deadline first on
+(due_on, id) for the overdue queue. Search, dashboards and exports can reuse ``QUEUES``, ``queue_condition``,
+``open_cases`` and ``keyset_page``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, false, func, or_, select, true
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, and_, false, func, select, true, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from casework import access, flows
@@ -24,11 +25,37 @@ CLOSED_STATE = "closed"
 
 
 @dataclass(frozen=True)
+class Order:
+    """How a queue is listed and keyset-paged: on (key, id), both ascending or both descending."""
+
+    name: str
+    key: InstrumentedAttribute
+    descending: bool
+    parse: Callable[[str], date | datetime]  # a cursor's key back from its text
+
+
+def _parse_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=None)
+
+
+# The same sort names as the case list (reports.listing.SORTS). A keyset order lists only rows with a key ("due":
+# cases with a deadline; the overdue queue holds no others), so (due_on, id) reads ix_cases_due in order.
+ORDERS: dict[str, Order] = {
+    o.name: o
+    for o in (
+        Order("newest", Case.created_at, descending=True, parse=_parse_datetime),
+        Order("due", Case.due_on, descending=False, parse=date.fromisoformat),
+    )
+}
+
+
+@dataclass(frozen=True)
 class Queue:
     name: str
     label: str
     condition: Callable[[User, date], ColumnElement[bool]]
     roles: tuple[str, ...] | None = None  # None: every role that sees the queues
+    order: str = "newest"  # a key of ORDERS
 
 
 def open_cases() -> ColumnElement[bool]:
@@ -84,7 +111,8 @@ QUEUES: dict[str, Queue] = {
         Queue("mine", "My cases", _mine, WORKERS),
         Queue("office", "My office's cases", _my_office, WORKERS),
         Queue("unassigned", "Unassigned", lambda user, today: and_(open_cases(), Case.assignee_id.is_(None))),
-        Queue("overdue", "Overdue", lambda user, today: overdue_condition(today)),
+        # Most overdue first: the oldest deadline is the one to chase.
+        Queue("overdue", "Overdue", lambda user, today: overdue_condition(today), order="due"),
         Queue(
             "awaiting_acknowledgement",
             "Awaiting acknowledgement",
@@ -138,35 +166,55 @@ def queue_counts(user: User, today: date) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the next page starts: the (created_at, id) of the last case shown."""
+    """Where the next page starts: the order it belongs to and the (key, id) of the last case shown."""
 
-    created_at: datetime
+    order: str
+    key: date | datetime
     id: int
 
     def encode(self) -> str:
-        return f"{self.created_at.isoformat(timespec='microseconds')}_{self.id}"
+        key = self.key.isoformat(timespec="microseconds") if isinstance(self.key, datetime) else self.key.isoformat()
+        return f"{self.order}_{key}_{self.id}"
 
     @classmethod
-    def decode(cls, text: str | None) -> Cursor | None:
-        """Parse a cursor; a malformed one is ignored (the first page is shown)."""
-        if not text:
+    def decode(cls, text: str | None, order: str) -> Cursor | None:
+        """Parse a cursor for a queue listed in `order`; a malformed one, or one of another order, is ignored
+        (the first page is shown)."""
+        if not text or len(text) > 100:
             return None
-        stamp, _, ident = text.rpartition("_")
+        parts = text.split("_")
+        if len(parts) != 3 or parts[0] != order or order not in ORDERS:
+            return None
+        _, key, ident = parts
         if not ident.isdigit() or len(ident) > 9:
             return None
         try:
-            return cls(datetime.fromisoformat(stamp).replace(tzinfo=None), int(ident))
+            return cls(order, ORDERS[order].parse(key), int(ident))
         except ValueError:
             return None
 
+    @classmethod
+    def after(cls, order: str, case: Case) -> Cursor:
+        """The cursor that continues a page ending with `case`."""
+        return cls(order, getattr(case, ORDERS[order].key.key), case.id)
 
-def keyset_page(query: Select, after: Cursor | None, size: int = PAGE_SIZE) -> Select:
-    """Newest first; rows strictly after ``after`` in (created_at, id) descending order. No OFFSET."""
-    if after is not None:
-        query = query.where(
-            or_(Case.created_at < after.created_at, and_(Case.created_at == after.created_at, Case.id < after.id))
-        )
-    return query.order_by(Case.created_at.desc(), Case.id.desc()).limit(size + 1)
+
+def keyset_page(query: Select, order: str, after: Cursor | None, size: int = PAGE_SIZE) -> Select:
+    """Rows strictly after ``after`` in the order's (key, id) sequence, at most ``size + 1`` of them. No OFFSET.
+
+    A row-value comparison: both databases seek the (key, id) index to the cursor instead of reading the rows
+    before it. A cursor of another order is ignored.
+    """
+    spec = ORDERS[order]
+    position = tuple_(spec.key, Case.id)
+    if spec.key.expression.nullable:
+        query = query.where(spec.key.is_not(None))
+    if after is not None and after.order == order:
+        mark = tuple_(after.key, after.id)
+        query = query.where(position < mark if spec.descending else position > mark)
+    if spec.descending:
+        return query.order_by(spec.key.desc(), Case.id.desc()).limit(size + 1)
+    return query.order_by(spec.key.asc(), Case.id.asc()).limit(size + 1)
 
 
 @dataclass
@@ -176,12 +224,13 @@ class Page:
 
 
 def queue_page(user: User, name: str, today: date, after: Cursor | None = None, size: int = PAGE_SIZE) -> Page:
-    """One page of a queue, built on ``access.visible_cases(user)``."""
+    """One page of a queue in the queue's order, built on ``access.visible_cases(user)``."""
+    order = QUEUES[name].order
     query = access.visible_cases(user).where(queue_condition(user, name, today)).options(selectinload(Case.assignee))
-    rows = list(db.session.scalars(keyset_page(query, after, size)))
+    rows = list(db.session.scalars(keyset_page(query, order, after, size)))
     more = len(rows) > size
     rows = rows[:size]
-    cursor = Cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    cursor = Cursor.after(order, rows[-1]) if more and rows else None
     return Page(rows, cursor)
 
 

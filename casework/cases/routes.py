@@ -38,7 +38,7 @@ def queue():
     if name not in available:
         abort(404)
     today = service.local_today()
-    after = queries.Cursor.decode(request.args.get("after"))
+    after = queries.Cursor.decode(request.args.get("after"), available[name].order)
     page = queries.queue_page(current_user, name, today, after)
     counts = queries.queue_counts(current_user, today)
     # Rendered before the commit, which would expire the loaded cases (one reload per row).

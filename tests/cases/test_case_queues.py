@@ -1,7 +1,7 @@
 """Queues with counts, keyset pagination, overdue marks; the overdue command; the workflow page and graph."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,21 +77,103 @@ def test_queues_page_by_keyset_without_losing_or_repeating_a_case(client, login_
     start = datetime(2026, 3, 2, 9, 0)
     made = [make_case("received", created_at=start + timedelta(minutes=i // 2)) for i in range(5)]  # ties on time
     login_as("intake")
-    seen, link = [], "/cases/?queue=new"
-    while link:
-        page = client.get(link).get_data(as_text=True)
-        seen += references(page)
-        found = re.search(r'href="(/cases/\?queue=new&amp;after=[^"]+)"', page)
-        link = found.group(1).replace("&amp;", "&") if found else None
+    seen = walk(client, "new")
     newest_first = sorted(made, key=lambda c: (c.created_at, c.id), reverse=True)
     assert seen == [c.reference for c in newest_first]
 
 
-def test_queue_pagination_uses_no_offset(db, make_user):
-    query = queries.keyset_page(
-        queries.access.visible_cases(make_user("intake")), queries.Cursor(datetime(2026, 1, 1), 7)
-    )
+def walk(client, queue: str) -> list[str]:
+    """Every reference a queue lists, following its next-page links from page 1."""
+    seen, link = [], f"/cases/?queue={queue}"
+    while link:
+        page = client.get(link).get_data(as_text=True)
+        seen += references(page)
+        found = re.search(rf'href="(/cases/\?queue={queue}&amp;after=[^"]+)"', page)
+        link = found.group(1).replace("&amp;", "&") if found else None
+    return seen
+
+
+@pytest.mark.parametrize(
+    "order, cursor",
+    [
+        ("newest", queries.Cursor("newest", datetime(2026, 1, 1), 7)),
+        ("due", queries.Cursor("due", date(2026, 1, 1), 7)),
+    ],
+)
+def test_queue_pagination_uses_no_offset(db, make_user, order, cursor):
+    query = queries.keyset_page(queries.access.visible_cases(make_user("intake")), order, cursor)
     assert "OFFSET" not in str(query.compile()).upper()
+
+
+def test_overdue_queue_lists_the_most_overdue_case_first(client, login_as, make_case):
+    today = local_today()
+    # Received in the opposite order of their deadlines: newest first would list them backwards.
+    made = [
+        make_case(
+            "triaged", due_on=today - timedelta(days=days), created_at=datetime(2026, 3, 2, 9, 0) - timedelta(days=days)
+        )
+        for days in (1, 30, 7)
+    ]
+    make_case("triaged", due_on=today + timedelta(days=3))
+    login_as("intake")
+
+    page = client.get("/cases/?queue=overdue").get_data(as_text=True)
+
+    assert references(page) == [c.reference for c in sorted(made, key=lambda c: c.due_on)]
+    assert "Most overdue first" in page
+
+
+def test_overdue_queue_pages_by_deadline_without_losing_or_repeating_a_case(client, login_as, make_case, monkeypatch):
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    today = local_today()
+    made = [make_case("triaged", due_on=today - timedelta(days=10 - i // 3)) for i in range(7)]  # ties on due_on
+    login_as("intake")
+
+    seen = walk(client, "overdue")
+
+    assert seen == [c.reference for c in sorted(made, key=lambda c: (c.due_on, c.id))]
+
+
+def test_newest_first_queues_still_page_from_the_newest_case(client, login_as, make_case, monkeypatch):
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    today = local_today()
+    made = [
+        make_case("received", due_on=today - timedelta(days=i), created_at=datetime(2026, 3, 2, 9, i)) for i in range(5)
+    ]
+    login_as("intake")
+
+    assert walk(client, "new") == [c.reference for c in reversed(made)]
+
+
+def test_a_cursor_of_the_other_order_or_a_broken_one_shows_the_first_overdue_page(client, login_as, make_case):
+    today = local_today()
+    cases = sorted(
+        (make_case("triaged", due_on=today - timedelta(days=d), created_at=datetime(2026, 3, 2, d)) for d in (1, 2)),
+        key=lambda c: c.due_on,
+    )
+    login_as("intake")
+    newest = queries.Cursor("newest", cases[0].created_at, cases[0].id).encode()
+    due = queries.Cursor("due", cases[0].due_on, cases[0].id).encode()
+    assert references(client.get(f"/cases/?queue=overdue&after={due}").get_data(as_text=True)) == [cases[1].reference]
+
+    for cursor in (
+        newest,
+        f"newest_{cases[0].due_on.isoformat()}_{cases[0].id}",  # the right key, the wrong order
+        f"{cases[0].created_at.isoformat()}_{cases[0].id}",
+        "due_2026-13-45_3",
+        "due__3",
+        f"due_{today.isoformat()}_{'9' * 12}",
+        "due_x_y_z",
+        "newest_due_1",
+    ):
+        response = client.get("/cases/", query_string={"queue": "overdue", "after": cursor})
+        assert response.status_code == 200, cursor
+        assert references(response.get_data(as_text=True)) == [c.reference for c in cases], cursor
+    # and the other way round: a due-date cursor on a newest-first queue is ignored too (taken as a time, this
+    # one would start the page before both cases were received)
+    due_first_day = queries.Cursor("due", date(2026, 3, 2), cases[1].id).encode()
+    page = client.get("/cases/", query_string={"queue": "all", "after": due_first_day}).get_data(as_text=True)
+    assert set(references(page)) == {c.reference for c in cases}
 
 
 def test_an_unknown_queue_is_not_found_and_a_bad_cursor_shows_the_first_page(client, login_as, make_case):
