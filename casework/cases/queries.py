@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, and_, false, func, select, true, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload, load_only
 from sqlalchemy.sql.elements import ColumnElement
 
 from casework import access, flows
@@ -150,7 +150,25 @@ def queue_counts(user: User, today: date) -> dict[str, int]:
     """How many visible cases each of the user's queues holds, counted up to COUNT_CAP + 1, in one query.
 
     One capped subquery per queue, each read from its own index, instead of one pass over every case.
+    The statement depends only on who asks, the day and the loaded workflows, so it is built once for
+    them and kept: building eight subqueries cost four times what running them does.
     """
+    key = (user.id, user.role, user.office, user.active, today, COUNT_CAP, flows.registry())
+    kept = _count_statements.get(key)
+    if kept is None:
+        if len(_count_statements) >= MAX_KEPT_STATEMENTS:
+            _count_statements.clear()
+        kept = _count_statements[key] = _counts_statement(user, today)
+    queues, statement = kept
+    row = db.session.execute(statement).one()
+    return {q.name: row[i] or 0 for i, q in enumerate(queues)}
+
+
+_count_statements: dict[tuple, tuple[list[Queue], Select]] = {}
+MAX_KEPT_STATEMENTS = 1000
+
+
+def _counts_statement(user: User, today: date) -> tuple[list[Queue], Select]:
     queues = queues_for(user)
     visible = access.visibility_clause(user)
     columns = [
@@ -160,8 +178,7 @@ def queue_counts(user: User, today: date) -> dict[str, int]:
         .label(q.name)
         for q in queues
     ]
-    row = db.session.execute(select(*columns)).one()
-    return {q.name: row[i] or 0 for i, q in enumerate(queues)}
+    return queues, select(*columns)
 
 
 @dataclass(frozen=True)
@@ -223,10 +240,29 @@ class Page:
     next_cursor: Cursor | None
 
 
+# What a queue row shows (templates/cases/_case_rows.html), with the assignee's name in the same query;
+# not the narrative, the reporter or the other columns a page of fifty cases would load for nothing.
+ROW_LOADING = (
+    load_only(
+        Case.reference,
+        Case.status,
+        Case.office,
+        Case.assignee_id,
+        Case.risk_level,
+        Case.urgent,
+        Case.in_danger,
+        Case.due_on,
+        Case.deadline_label,
+        Case.created_at,
+    ),
+    joinedload(Case.assignee).load_only(User.display_name),
+)
+
+
 def queue_page(user: User, name: str, today: date, after: Cursor | None = None, size: int = PAGE_SIZE) -> Page:
     """One page of a queue in the queue's order, built on ``access.visible_cases(user)``."""
     order = QUEUES[name].order
-    query = access.visible_cases(user).where(queue_condition(user, name, today)).options(selectinload(Case.assignee))
+    query = access.visible_cases(user).where(queue_condition(user, name, today)).options(*ROW_LOADING)
     rows = list(db.session.scalars(keyset_page(query, order, after, size)))
     more = len(rows) > size
     rows = rows[:size]

@@ -57,6 +57,23 @@ def test_a_queue_tab_beyond_the_cap_says_more_without_counting_on(client, login_
     assert len(references(page)) == 3  # the page itself lists every case
 
 
+def test_queue_counts_follow_new_cases_and_recusals_from_one_request_to_the_next(client, login_as, make_case):
+    from tests.factories import RecusalFactory
+
+    intake = login_as("intake")
+    make_case("received")
+
+    def new_count() -> str:
+        page = client.get("/cases/?queue=new").get_data(as_text=True)
+        return re.search(r'queue=new"[^>]*>[^<]+</a>\s*<span class="num">([^<]+)</span>', page).group(1)
+
+    assert new_count() == "1"
+    second = make_case("received")
+    assert new_count() == "2"
+    RecusalFactory(case_id=second.id, user_id=intake.id)
+    assert new_count() == "1"
+
+
 def test_office_queue_shows_the_open_cases_of_the_users_office(client, login_as, make_case):
     conduct = make_case("referred_conduct")
     make_case("referred_umpd")
