@@ -42,8 +42,9 @@ class TrailFilterForm(FlaskForm):
 
 
 class ExportForm(TrailFilterForm):
+    # No Optional(): it would let an empty or blank format through unchecked (validate_format says what is wrong).
     format = SelectField(
-        "Format", choices=choices({"csv": "CSV", "jsonl": "JSON lines"}), default="csv", validators=[Optional()]
+        "Format", choices=choices({"csv": "CSV", "jsonl": "JSON lines"}), default="csv", validate_choice=False
     )
     submit = SubmitField("Download")
 

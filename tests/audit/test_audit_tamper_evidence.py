@@ -57,8 +57,11 @@ def test_changing_one_field_of_one_entry_is_found_at_that_entry(db, trail, colum
     if column == "details":
         new_value = "'{\"i\": 8}'"
     if column == "created_at" and db.engine.dialect.name == "sqlite":
-        # SQLite keeps the time as text: change the last digit of the seconds.
-        new_value = "substr(created_at, 1, 18) || '9' || substr(created_at, 20)"
+        # SQLite keeps the time as text: change the last digit of the seconds (to another digit).
+        new_value = (
+            "substr(created_at, 1, 18) || CASE WHEN substr(created_at, 19, 1) = '9' THEN '8' ELSE '9' END"
+            " || substr(created_at, 20)"
+        )
     with triggers_bypassed(db.session):
         _exec(db, f"UPDATE audit_entries SET {column} = {new_value} WHERE seq = :seq", seq=target)  # noqa: S608
     result = audit.verify()

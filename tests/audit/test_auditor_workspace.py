@@ -143,6 +143,14 @@ def _export(client, **query):
     return response
 
 
+@pytest.mark.parametrize("fmt", ["", "   ", "xml"])
+def test_an_export_in_no_known_format_is_refused_with_a_message(client, login_as, fmt):
+    login_as("auditor")
+    response = client.get("/audit/export", query_string={"format": fmt})
+    assert response.status_code == 400
+    assert "Choose CSV or JSON lines." in response.get_data(as_text=True)
+
+
 def test_a_full_export_verifies_offline_in_both_formats(client, login_as, db, tmp_path, monkeypatch):
     monkeypatch.setattr(service, "EXPORT_BATCH", 7)  # many batches: the export is read in short transactions
     login_as("auditor")
