@@ -56,8 +56,18 @@ class Case(Base):
         Index("ix_cases_risk_created", "risk_level", "created_at", "id"),
         Index("ix_cases_urgent_created", "urgent", "created_at", "id"),
         Index("ix_cases_disposition_created", "disposition", "created_at", "id"),
-        # Covers the dashboard's pass over open cases (counts, overdue) without reading the table.
-        Index("ix_cases_status_office_due", "status", "office", "due_on", "restricted", "assignee_id", "id"),
+        # Covers the dashboard's pass over open cases (counts, overdue, awaiting acknowledgement) without
+        # reading the table, and the capped counts of the queues.
+        Index(
+            "ix_cases_status_office_due",
+            "status",
+            "office",
+            "due_on",
+            "restricted",
+            "assignee_id",
+            "id",
+            "acknowledged_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,9 +1,9 @@
 """The dashboard: counts and timings over the cases a user may see (never any content).
 
 Figures are computed from access.visibility_clause(user), so each office sees its own scope and
-administrators see counts over every case. They are cached for a short while per user (the scope
-depends on the user: role, office, recusals, grants), so a busy dashboard costs one computation
-a minute per user and worker.
+administrators see counts over every case. They are cached for a short while per scope: one entry
+per role for the users who see what their role sees, one per user for those with a recusal, a grant
+or a restricted case of their own; so a busy dashboard costs one computation a minute per role and worker.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Float, case, cast, func, select, text
-from sqlalchemy.orm import aliased
+from sqlalchemy import Float, and_, case, cast, func, select, text
 
-from casework.access import visibility_clause
+from casework.access import sees_as_role, visibility_clause
+from casework.cases.queries import awaiting_acknowledgement_states
 from casework.extensions import db
 from casework.flows import default_workflow
-from casework.models import Case, CaseBehaviour, CaseEvent, CasePlatform, Referral, User, utcnow
+from casework.models import Case, CaseBehaviour, CaseEvent, CasePlatform, User, utcnow
 
 WEEKS = 26
 DEFAULT_CACHE_SECONDS = 60
@@ -108,28 +108,21 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
     since = datetime.combine(week_start, datetime.min.time())
 
     # One pass over the open cases (an index-only scan of ix_cases_status_office_due, plus the
-    # visibility probes) gives the open counts and the overdue count.
+    # visibility probes) gives the open counts, the overdue count and those awaiting acknowledgement
+    # (the same definition as the "Awaiting acknowledgement" queue).
     open_states = [state.name for state in default_workflow().states if not state.terminal]
-    referred_states = [state for state in open_states if state.startswith("referred")]
+    awaiting = and_(Case.status.in_(awaiting_acknowledgement_states()), Case.acknowledged_at.is_(None))
     figures = db.session.execute(
-        select(Case.status, Case.office, func.count(), func.sum(case((Case.due_on < today, 1), else_=0)))
+        select(
+            Case.status,
+            Case.office,
+            func.count(),
+            func.sum(case((Case.due_on < today, 1), else_=0)),
+            func.sum(case((awaiting, 1), else_=0)),
+        )
         .where(Case.status.in_(open_states), visible)
         .group_by(Case.status, Case.office)
     ).all()
-    # Referred cases whose current referral was acknowledged: driven by the referrals, not by a probe per case.
-    ack = aliased(Referral)  # the visibility clause has its own subqueries on referrals
-    acknowledged = db.session.scalar(
-        select(func.count(func.distinct(Case.id)))
-        .select_from(ack)
-        .join(Case, Case.id == ack.case_id)
-        .where(
-            ack.acknowledged_at.is_not(None),
-            ack.returned_at.is_(None),
-            Case.status.in_(referred_states),
-            visible,
-        )
-    )
-    referred_total = sum(n for status, _office, n, _overdue in figures if status in referred_states)
 
     day = func.date(Case.created_at)
     per_day = db.session.execute(select(day, func.count()).where(visible, Case.created_at >= since).group_by(day)).all()
@@ -155,12 +148,12 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
     to_triage = _durations(user, "triaged", since, dialect)
     to_close = [h / 24.0 for h in _durations(user, "closed", since, dialect)]
     return Dashboard(
-        open_by_state_office={(state, office): n for state, office, n, _ in figures},
+        open_by_state_office={(state, office): n for state, office, n, _overdue, _awaiting in figures},
         weekly=sorted(weeks.items()),
         to_triage_hours=_timing(to_triage),
         to_close_days=_timing(to_close),
         overdue=sum(int(row[3] or 0) for row in figures),
-        awaiting_acknowledgement=referred_total - acknowledged,
+        awaiting_acknowledgement=sum(int(row[4] or 0) for row in figures),
         platforms=counts(CasePlatform.platform, CasePlatform),
         behaviours=counts(CaseBehaviour.behaviour, CaseBehaviour),
         computed_at=now,
@@ -168,11 +161,15 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
 
 
 def dashboard_for(user: User, today: date) -> Dashboard:
-    """The dashboard for `user`, from the short per-user cache when fresh (DASHBOARD_CACHE_SECONDS)."""
+    """The dashboard for `user`, from the short cache when fresh (DASHBOARD_CACHE_SECONDS).
+
+    The figures depend only on which cases the user sees: users who see exactly what their role sees
+    (access.sees_as_role) share one entry per role, anyone else has their own.
+    """
     ttl = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0 if current_app.testing else DEFAULT_CACHE_SECONDS)
     if ttl <= 0:
         return compute_dashboard(user, today)
-    key = (user.id, user.role, user.office, user.active, today)
+    key = ("role", user.role, today) if sees_as_role(user) else ("user", user.id, user.role, user.active, today)
     now = time.monotonic()
     with _lock:
         hit = _cache.get(key)

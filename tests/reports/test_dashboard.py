@@ -30,7 +30,7 @@ def test_intake_sees_open_overdue_and_awaiting_acknowledgement_counts(client, lo
     make_case(1, status="received", due_on=date.today() - timedelta(days=2))
     referred = make_case(2, status="referred_conduct", office="conduct")
     factories.ReferralFactory(case_id=referred.id, office="conduct")
-    acknowledged = make_case(3, status="referred_umpd", office="umpd")
+    acknowledged = make_case(3, status="referred_umpd", office="umpd", acknowledged_at=datetime(2026, 3, 5))
     factories.ReferralFactory(case_id=acknowledged.id, office="umpd", acknowledged_at=datetime(2026, 3, 5))
     make_case(4, status="closed")
     page = _dashboard(client)
@@ -87,17 +87,23 @@ def test_platform_and_behaviour_charts_have_tables_and_no_inline_styles(client, 
     assert '<td>Sharing private information</td><td class="num">1</td>' in page
 
 
-def test_figures_are_cached_briefly_per_user(client, login_as, app, make_user):
+def test_figures_are_cached_briefly_per_role_and_apart_for_personal_exceptions(client, login_as, app, make_user):
     user = login_as("intake")
     make_case(1, status="received")
     app.config["DASHBOARD_CACHE_SECONDS"] = 60
     dashboard._cache.clear()
     try:
         assert _figure(_dashboard(client), "Open cases") == "1"
-        make_case(2, status="received")
+        recused_from = make_case(2, status="received")
         assert _figure(_dashboard(client), "Open cases") == "1"  # from the cache
-        other = make_user("intake")
-        assert dashboard.dashboard_for(other, date.today()).open_total == 2  # another user, another entry
+        colleague = make_user("intake")
+        assert dashboard.dashboard_for(colleague, date.today()).open_total == 1  # same role, same view: shared
+        assert dashboard.dashboard_for(make_user("investigator"), date.today()).open_total == 2  # another role
+        assert dashboard.dashboard_for(colleague, date.today()).open_total == 1
+        make_case(3, status="received")
+        recused = make_user("intake")
+        factories.RecusalFactory(case_id=recused_from.id, user_id=recused.id)
+        assert dashboard.dashboard_for(recused, date.today()).open_total == 2  # computed for them alone
         assert dashboard.dashboard_for(user, date.today()).open_total == 1
     finally:
         del app.config["DASHBOARD_CACHE_SECONDS"]
