@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, false, or_, select, tuple_
+from sqlalchemy import Select, and_, exists, false, select, tuple_
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
@@ -187,15 +187,29 @@ def ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
         if cursor:
             stmt = stmt.where(tuple_(Case.created_at, Case.id) > tuple_(cursor.key, cursor.id))
         return stmt.order_by(Case.created_at.asc(), Case.id.asc())
-    if sort == "due":
+    if sort == "due":  # the dated cases first, those without a deadline after them (see page_records)
         if cursor and cursor.key is not None:
-            stmt = stmt.where(or_(tuple_(Case.due_on, Case.id) > tuple_(cursor.key, cursor.id), Case.due_on.is_(None)))
+            stmt = stmt.where(tuple_(Case.due_on, Case.id) > tuple_(cursor.key, cursor.id))
         elif cursor:
             stmt = stmt.where(Case.due_on.is_(None), Case.id > cursor.id)
         return stmt.order_by(Case.due_on.asc().nulls_last(), Case.id.asc())
     if cursor:
         stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(cursor.key, cursor.id))
     return stmt.order_by(Case.created_at.desc(), Case.id.desc())
+
+
+def page_records(stmt: Select, sort: str, cursor: Cursor | None, size: int) -> list:
+    """Up to `size` rows of `stmt` after the cursor, in the sort's order.
+
+    In due-date order a page that starts among the dated cases reads them alone, by the index from the
+    cursor on, and goes on with the cases without a deadline only if the dated ones run out: one
+    condition for both ("after the cursor, or undated") would make the database read from the start.
+    """
+    records = db.session.execute(ordered(stmt, sort, cursor).limit(size)).all()
+    if sort == "due" and cursor and cursor.key is not None and len(records) < size:
+        undated = Cursor(None, 0, cursor.count, cursor.count_is_exact)
+        records += db.session.execute(ordered(stmt, sort, undated).limit(size - len(records))).all()
+    return records
 
 
 ROW_COLUMNS = (
@@ -271,8 +285,7 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
     else:
         count, exact = count_cases(user, filters, today)
     text_match = text_condition(user, filters, common=count >= search.DRIVE_BY_SORT_FROM)
-    stmt = ordered(filtered_cases(user, filters, today, text_match), filters.sort, cursor)
-    records = db.session.execute(stmt.limit(filters.per_page + 1)).all()
+    records = page_records(filtered_cases(user, filters, today, text_match), filters.sort, cursor, filters.per_page + 1)
     platforms = _platforms_of([r.id for r in records[: filters.per_page]])
     rows = [_row(r, today, platforms.get(r.id, ())) for r in records[: filters.per_page]]
     next_cursor = encode_cursor(filters.sort, rows[-1], count, exact) if len(records) > filters.per_page else None

@@ -116,6 +116,19 @@ def test_keyset_pages_walk_every_case_once_in_order(client, login_as, sort):
     assert pages == 3 and seen == expected
 
 
+def test_due_date_pages_go_on_to_the_undated_cases_when_the_dated_ones_end_on_a_page_boundary(client, login_as):
+    login_as("intake")
+    dated = [make_case(n, status="triaged", due_on=date(2026, 4, 1) + timedelta(days=n)) for n in range(50)]
+    undated = [make_case(100 + n, status="triaged") for n in range(10)]
+    seen, query = [], "?sort=due&per_page=25"
+    while query:
+        page = _page(client, query)
+        seen += references(page)
+        link = re.search(r'href="[^"]*?(\?[^"]*after=[^"]+)"', page)
+        query = link.group(1).replace("&amp;", "&") if link else None
+    assert seen == [c.reference for c in dated] + [c.reference for c in sorted(undated, key=lambda c: c.id)]
+
+
 def test_a_tampered_cursor_shows_the_first_page(client, login_as):
     login_as("intake")
     newest = make_case(5)
