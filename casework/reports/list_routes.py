@@ -35,6 +35,9 @@ def _filter_form() -> CaseFilterForm:
     )
 
 
+MAX_KEPT_QUERY = 1000  # a longer query string is rendered, not kept
+
+
 def filter_panel(form: CaseFilterForm) -> Markup:
     """The filter form, rendered.
 
@@ -44,11 +47,8 @@ def filter_panel(form: CaseFilterForm) -> Markup:
     """
     if ("q" in form and form.q.data) or len(request.query_string) > MAX_KEPT_QUERY:
         return _render_panel(form)
-    args = tuple((name, value) for name, value in request.args.items(multi=True) if name != "after")
+    args = tuple((name, value) for name, value in request.args.items(multi=True) if name not in ("after", "q"))
     return _kept_panel(args, "q" in form, _options(form.state), _options(form.assignee))
-
-
-MAX_KEPT_QUERY = 1000
 
 
 def _options(field) -> tuple[tuple[str, str], ...]:
