@@ -409,3 +409,21 @@ def test_audience_label_printed_on_the_confidential_marking():
     context = S.typical_context(audience=Audience("UMPD", show_reporter_identity=False))
     text = " ".join(text_of(render("case_summary", context)).split())
     assert "Prepared for: UMPD" in text and "Maya" not in text
+
+
+def test_timeline_prints_each_event_on_one_line_after_its_time(summary):
+    _, text = summary
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "2026-03-02 14:05 EST Triage · Received → Triaged · Alex Chen" in lines
+    assert "2026-03-03 09:05 EST Alex Chen · Internal" in lines
+
+
+def test_a_thread_reuses_its_font_configuration_and_another_thread_gets_its_own():
+    # Reused so that fonts are not reopened for every document; per thread as Pango font maps are not thread-safe.
+    mine = pdf._font_config()
+    assert pdf._font_config() is mine
+    theirs = []
+    thread = threading.Thread(target=lambda: theirs.append(pdf._font_config()))
+    thread.start()
+    thread.join()
+    assert theirs and theirs[0] is not mine
