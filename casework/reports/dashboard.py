@@ -17,9 +17,8 @@ from flask import current_app
 from sqlalchemy import Float, and_, case, cast, func, select, text
 
 from casework.access import sees_as_role, visibility_clause
-from casework.cases.queries import awaiting_acknowledgement_states
+from casework.cases.queries import awaiting_acknowledgement_states, open_states
 from casework.extensions import db
-from casework.flows import default_workflow
 from casework.models import Case, CaseBehaviour, CaseEvent, CasePlatform, User, utcnow
 
 WEEKS = 26
@@ -110,7 +109,6 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
     # One pass over the open cases (an index-only scan of ix_cases_status_office_due, plus the
     # visibility probes) gives the open counts, the overdue count and those awaiting acknowledgement
     # (the same definition as the "Awaiting acknowledgement" queue).
-    open_states = [state.name for state in default_workflow().states if not state.terminal]
     awaiting = and_(Case.status.in_(awaiting_acknowledgement_states()), Case.acknowledged_at.is_(None))
     figures = db.session.execute(
         select(
@@ -120,7 +118,7 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
             func.sum(case((Case.due_on < today, 1), else_=0)),
             func.sum(case((awaiting, 1), else_=0)),
         )
-        .where(Case.status.in_(open_states), visible)
+        .where(Case.status.in_(open_states()), visible)
         .group_by(Case.status, Case.office)
     ).all()
 
