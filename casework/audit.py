@@ -188,9 +188,10 @@ def record(
     unit of work, which keeps an append well under a millisecond; query the table to get it from the session.
 
     A change's entry is written in the same transaction as the change. A pure view — an entry recorded while
-    serving a GET or HEAD request on SQLite, where nothing else is written in the read transaction — is queued
-    instead and appended by the request's commit, in a short write transaction right after the read one and
-    before the response is returned (casework/transactions.py); the returned entry then has no seq or hash yet.
+    serving a GET or HEAD request, where nothing else is written in the read transaction — is queued instead
+    and appended by the request's commit, in a short write transaction right after the read one and before the
+    response is returned (casework/transactions.py), so the append lock is never held while a page renders;
+    the returned entry then has no seq or hash yet.
     """
     session = session or db.session
     actor_kind, actor_id = _actor_fields(actor)
@@ -198,7 +199,7 @@ def record(
     object_id = None if object_id is None or object_id == "" else str(object_id)
     object_type = object_type or None
     fields = (actor_kind, actor_id, action, object_type, object_id, case_id, clean)
-    if transactions.read_request() and session.get_bind().dialect.name == "sqlite":
+    if transactions.read_request():
         transactions.after_read(session, lambda s: _append(s, *fields))
         return AuditEntry(
             actor_kind=actor_kind,

@@ -1,17 +1,22 @@
-"""Read requests read in a deferred transaction; their few writes run after it, in a short write transaction.
+"""Read requests read in one transaction; their few writes run after it, in a short write transaction.
 
-On SQLite every write transaction begins IMMEDIATE (DESIGN rule 7), which takes the database write lock. A
-GET or HEAD request whose first query took that lock would hold it while it renders, and requests would
-queue one behind the other. So on SQLite a read request's transaction begins plain `BEGIN` (deferred: a WAL
-reader never blocks nor waits), and the writes it must make — the audit entry recording a view, the reporter's
-messages marked read — are queued with `after_read(...)` instead of run in the read transaction (upgrading a WAL
-read transaction to a write fails with SQLITE_BUSY_SNAPSHOT when another worker wrote meanwhile, which the busy
-timeout does not retry). The route's one `db.session.commit()` ends the read transaction and then runs the queued
-writes in one `BEGIN IMMEDIATE` transaction and commits it, before the response is returned: a view whose entry
-cannot be written fails the request rather than going unrecorded.
+A GET or HEAD request records what it showed (the audit entry of a view or a search) and may mark the
+reporter's messages read. Made where they happen, those writes would hold a lock from that moment until the
+request ends, through its rendering — a PDF takes hundreds of milliseconds — and every other request that
+writes would queue behind it:
 
-POST (and every other method), the CLI and PostgreSQL are unchanged: writes run where they are made, in the
-transaction of the change (on PostgreSQL the audit append lock is only taken at the append).
+- on SQLite every write transaction begins IMMEDIATE (DESIGN rule 7), which takes the database write lock, and
+  upgrading a WAL read transaction to a write fails with SQLITE_BUSY_SNAPSHOT when another worker wrote
+  meanwhile (the busy timeout does not retry it); so a read request's transaction begins plain `BEGIN`
+  (deferred: a WAL reader never blocks nor waits);
+- on PostgreSQL an audit append takes a transaction-scoped advisory lock (casework/audit.py), held to the commit.
+
+So the writes a read request must make are queued with `after_read(...)`. The route's one `db.session.commit()`
+ends the read transaction and then runs the queued writes in one short write transaction and commits it, before
+the response is returned: a view whose entry cannot be written fails the request rather than going unrecorded.
+
+POST (and every other method) and the CLI are unchanged: writes run where they are made, in the transaction of
+the change.
 """
 
 from __future__ import annotations
@@ -38,13 +43,9 @@ def read_request() -> bool:
     return has_request_context() and request.method in READ_METHODS and not _write_phase.get()
 
 
-def _deferred(session: Session) -> bool:
-    return read_request() and session.get_bind().dialect.name == "sqlite"
-
-
 def after_read(session: Session, work: Callable[[Session], object]) -> None:
-    """Run `work(session)` now, or — in a read request on SQLite — in the write phase after the read commits."""
-    if _deferred(session):
+    """Run `work(session)` now, or — in a read request — in the write phase after the read commits."""
+    if read_request():
         session.info.setdefault(_PENDING, []).append(work)
     else:
         work(session)
@@ -88,7 +89,7 @@ class PlainSession(DeferredWrites, Session):
 
 @event.listens_for(Session, "before_flush")
 def _refuse_write_in_read_transaction(session: Session, _context, _instances) -> None:
-    if (session.new or session.dirty or session.deleted) and _deferred(session):
+    if (session.new or session.dirty or session.deleted) and read_request():
         changed = {type(obj).__name__ for obj in (*session.new, *session.dirty, *session.deleted)}
         # dirty may hold objects with no net change; only refuse real changes
         if session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty):
