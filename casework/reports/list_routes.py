@@ -3,7 +3,7 @@
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from flask import Response, current_app, get_template_attribute, render_template, request, url_for
+from flask import Response, get_template_attribute, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -68,13 +68,6 @@ def _render_panel(form: CaseFilterForm) -> Markup:
     return get_template_attribute("reports/_filters.html", "filter_panel")(form)
 
 
-def _case_url_prefix() -> str | None:
-    """The case page's URL without the reference, built once for a page of rows (None where there is none)."""
-    if "cases.case_page" not in current_app.view_functions:
-        return None
-    return url_for("cases.case_page", reference="REFERENCE").removesuffix("REFERENCE")
-
-
 def _query_string(form: CaseFilterForm, **extra) -> str:
     pairs = [(f.name, f.data) for f in form if f.data not in (None, "", False)]
     pairs = [(name, "y" if value is True else value) for name, value in pairs]
@@ -97,7 +90,6 @@ def case_list():
         page=page,
         query=_query_string(form),
         states=_states(),
-        case_url_prefix=_case_url_prefix(),
         may_export=current_user.role in EXPORT_ROLES,
     )
 
