@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, and_, false, func, select, true, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, joinedload, load_only
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from casework import access, flows
@@ -211,9 +211,9 @@ class Cursor:
             return None
 
     @classmethod
-    def after(cls, order: str, case: Case) -> Cursor:
-        """The cursor that continues a page ending with `case`."""
-        return cls(order, getattr(case, ORDERS[order].key.key), case.id)
+    def after(cls, order: str, row) -> Cursor:
+        """The cursor that continues a page ending with `row` (a case, or a row with its columns)."""
+        return cls(order, getattr(row, ORDERS[order].key.key), row.id)
 
 
 def keyset_page(query: Select, order: str, after: Cursor | None, size: int = PAGE_SIZE) -> Select:
@@ -236,34 +236,38 @@ def keyset_page(query: Select, order: str, after: Cursor | None, size: int = PAG
 
 @dataclass
 class Page:
-    cases: list[Case]
+    cases: list  # Row objects with the ROW_COLUMNS, read by attribute (row.reference, row.assignee_name)
     next_cursor: Cursor | None
 
 
-# What a queue row shows (templates/cases/_case_rows.html), with the assignee's name in the same query;
-# not the narrative, the reporter or the other columns a page of fifty cases would load for nothing.
-ROW_LOADING = (
-    load_only(
-        Case.reference,
-        Case.status,
-        Case.office,
-        Case.assignee_id,
-        Case.risk_level,
-        Case.urgent,
-        Case.in_danger,
-        Case.due_on,
-        Case.deadline_label,
-        Case.created_at,
-    ),
-    joinedload(Case.assignee).load_only(User.display_name),
+# What a queue row shows (templates/cases/_case_rows.html), with the assignee's name joined in: plain
+# column rows, not the narrative, the reporter or the ORM objects a page of fifty cases would build for nothing.
+ROW_COLUMNS = (
+    Case.id,
+    Case.reference,
+    Case.status,
+    Case.office,
+    Case.risk_level,
+    Case.urgent,
+    Case.in_danger,
+    Case.due_on,
+    Case.deadline_label,
+    Case.created_at,
+    User.display_name.label("assignee_name"),
 )
 
 
 def queue_page(user: User, name: str, today: date, after: Cursor | None = None, size: int = PAGE_SIZE) -> Page:
     """One page of a queue in the queue's order, built on ``access.visible_cases(user)``."""
     order = QUEUES[name].order
-    query = access.visible_cases(user).where(queue_condition(user, name, today)).options(*ROW_LOADING)
-    rows = list(db.session.scalars(keyset_page(query, order, after, size)))
+    query = (
+        access.visible_cases(user)
+        .where(queue_condition(user, name, today))
+        .with_only_columns(*ROW_COLUMNS)
+        .select_from(Case)
+        .outerjoin(User, User.id == Case.assignee_id)
+    )
+    rows = db.session.execute(keyset_page(query, order, after, size)).all()
     more = len(rows) > size
     rows = rows[:size]
     cursor = Cursor.after(order, rows[-1]) if more and rows else None

@@ -41,7 +41,7 @@ def queue():
     after = queries.Cursor.decode(request.args.get("after"), available[name].order)
     page = queries.queue_page(current_user, name, today, after)
     counts = queries.queue_counts(current_user, today)
-    # Rendered before the commit, which would expire the loaded cases (one reload per row).
+    # Rendered before the commit, which would expire the signed-in user (a query while rendering).
     response = render_template(
         "cases/queue.html",
         queues=list(available.values()),
