@@ -112,6 +112,19 @@ def test_active_session_within_idle_window_continues(client, login_as):
     assert client.get("/").status_code == 200
 
 
+def test_the_idle_clock_moves_on_once_a_minute_without_resending_the_cookie_on_every_page(app, client, login_as):
+    login_as("intake")
+    client.get("/")  # the first page also stores the session's form token
+    quiet = client.get("/")
+    assert quiet.status_code == 200
+    assert "Set-Cookie" not in quiet.headers
+    with client.session_transaction() as session:
+        session["seen"] = stale = time.time() - 25 * 60
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        assert session["seen"] > stale + 24 * 60
+
+
 def test_old_session_cookie_stops_working_after_logout(app, client, login_as, db):
     login_as("intake")
     stolen = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value

@@ -27,6 +27,11 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 
+# The idle clock is moved on at most once a minute: a session changed on every request would be signed and
+# sent back as a new cookie with every page.
+SEEN_RESOLUTION_SECONDS = 60
+
+
 def enforce_idle_timeout():
     """End a staff session after the configured idle time; refresh the clock otherwise."""
     if request.endpoint == "static" or not current_user.is_authenticated:
@@ -39,7 +44,8 @@ def enforce_idle_timeout():
         session.clear()
         flash("You were signed out after a period of inactivity. Please sign in again.", "info")
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    session["seen"] = now
+    if last_seen is None or now - float(last_seen) >= SEEN_RESOLUTION_SECONDS:
+        session["seen"] = now
     return None
 
 
