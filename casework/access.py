@@ -7,6 +7,8 @@ load_case(...), which 404s when the user may not see the case and records the vi
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import Select, and_, exists, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.exceptions import Forbidden, NotFound
@@ -33,12 +35,16 @@ MAX_RECUSAL_REASON = 500
 
 def not_recused(user: User) -> ColumnElement[bool]:
     """Cases the user is not recused from (part of the visibility clause; counts of hidden cases use it alone)."""
-    return Case.id.not_in(select(Recusal.case_id).where(Recusal.user_id == user.id))
+    return _not_recused(user.id)
 
 
-def _restriction_allows(user: User) -> ColumnElement[bool]:
-    granted = Case.id.in_(select(CaseAccessGrant.case_id).where(CaseAccessGrant.user_id == user.id))
-    return or_(Case.restricted == false(), Case.assignee_id == user.id, granted)
+def _not_recused(user_id: int) -> ColumnElement[bool]:
+    return Case.id.not_in(select(Recusal.case_id).where(Recusal.user_id == user_id))
+
+
+def _restriction_allows(user_id: int) -> ColumnElement[bool]:
+    granted = Case.id.in_(select(CaseAccessGrant.case_id).where(CaseAccessGrant.user_id == user_id))
+    return or_(Case.restricted == false(), Case.assignee_id == user_id, granted)
 
 
 def _ever_referred_to(office: str) -> ColumnElement[bool]:
@@ -47,21 +53,27 @@ def _ever_referred_to(office: str) -> ColumnElement[bool]:
 
 def visibility_clause(user: User) -> ColumnElement[bool]:
     """The SQL condition that selects the cases `user` may see."""
-    if not user.active:
+    return _visibility_clause(user.id, user.role, user.active)
+
+
+@lru_cache(maxsize=1024)
+def _visibility_clause(user_id: int, role: str, active: bool) -> ColumnElement[bool]:
+    """The condition depends on these three alone (recusals and grants are read by the query), and an SQL
+    expression is immutable, so each user's is built once per worker instead of on every list and case page."""
+    if not active:
         return false()
-    role = user.role
     if role in ("admin", "auditor"):
         # Administrators see references, states and counts; never content (see may_read_content).
         scope = true()
     elif role == "intake":
-        scope = _restriction_allows(user)
+        scope = _restriction_allows(user_id)
     elif role == "investigator":
-        scope = and_(or_(Case.office == "eoa", Case.status.in_(INTAKE_STATES)), _restriction_allows(user))
+        scope = and_(or_(Case.office == "eoa", Case.status.in_(INTAKE_STATES)), _restriction_allows(user_id))
     elif role in REFERRAL_ROLES:
-        scope = and_(_ever_referred_to(REFERRAL_ROLES[role]), _restriction_allows(user))
+        scope = and_(_ever_referred_to(REFERRAL_ROLES[role]), _restriction_allows(user_id))
     else:
         return false()
-    return and_(scope, not_recused(user))
+    return and_(scope, _not_recused(user_id))
 
 
 def sees_as_role(user: User) -> bool:
