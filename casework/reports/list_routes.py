@@ -79,8 +79,9 @@ def _query_string(form: CaseFilterForm, **extra) -> str:
 def case_list():
     form = _filter_form()
     page = None
+    today = local_today()
     if form.validate():
-        page = listing.list_cases(current_user, form.filters(request.args.get("after", "")), today=local_today())
+        page = listing.list_cases(current_user, form.filters(request.args.get("after", "")), today=today)
     with loaded_objects_kept_after_commit():
         db.session.commit()
     return render_template(
@@ -89,7 +90,7 @@ def case_list():
         filter_panel=filter_panel(form),
         page=page,
         query=_query_string(form),
-        states=_states(),
+        today=today,
         may_export=current_user.role in EXPORT_ROLES,
     )
 
