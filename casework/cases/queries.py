@@ -150,22 +150,31 @@ def queue_counts(user: User, today: date) -> dict[str, int]:
     """How many visible cases each of the user's queues holds, counted up to COUNT_CAP + 1, in one query.
 
     One capped subquery per queue, each read from its own index, instead of one pass over every case.
-    The statement depends only on who asks, the day and the loaded workflows, so it is built once for
-    them and kept: building eight subqueries cost four times what running them does.
+    The statement depends only on who asks, the day and the loaded workflows, so it is kept (building eight
+    subqueries cost four times what running them does).
     """
-    key = (user.id, user.role, user.office, user.active, today, COUNT_CAP, flows.registry())
-    kept = _count_statements.get(key)
-    if kept is None:
-        if len(_count_statements) >= MAX_KEPT_STATEMENTS:
-            _count_statements.clear()
-        kept = _count_statements[key] = _counts_statement(user, today)
-    queues, statement = kept
+    key = ("queue counts", user.id, user.role, user.office, user.active, today, COUNT_CAP, flows.registry())
+    queues, statement = kept_statement(key, lambda: _counts_statement(user, today))
     row = db.session.execute(statement).one()
     return {q.name: row[i] or 0 for i, q in enumerate(queues)}
 
 
-_count_statements: dict[tuple, tuple[list[Queue], Select]] = {}
+_kept_statements: dict[tuple, object] = {}
 MAX_KEPT_STATEMENTS = 1000
+
+
+def kept_statement(key: tuple, build: Callable[[], object]):
+    """What `build()` returns for `key`, built once and kept (all dropped when MAX_KEPT_STATEMENTS are kept).
+
+    For statements that are run on every page but depend on few things: the key must name every one of them
+    (the user's id, role and active flag for anything built on the visibility clause), and never search text.
+    """
+    kept = _kept_statements.get(key)
+    if kept is None:
+        if len(_kept_statements) >= MAX_KEPT_STATEMENTS:
+            _kept_statements.clear()
+        kept = _kept_statements[key] = build()
+    return kept
 
 
 def _counts_statement(user: User, today: date) -> tuple[list[Queue], Select]:

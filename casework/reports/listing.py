@@ -17,9 +17,9 @@ from sqlalchemy import Select, and_, exists, false, select, tuple_
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
-from casework.cases.queries import open_states
+from casework.cases.queries import kept_statement, open_states
 from casework.extensions import db
-from casework.flows import known_states
+from casework.flows import known_states, registry
 from casework.models import Case, CaseBehaviour, CasePlatform, User
 
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "due": "Due date (soonest first)"}
@@ -243,7 +243,21 @@ def _row(record, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
 
 
 def count_cases(user: User, filters: CaseFilters, today: date) -> tuple[int, bool]:
-    """(count, exact): counted exactly up to COUNT_CAP, otherwise (COUNT_CAP, False)."""
+    """(count, exact): counted exactly up to COUNT_CAP, otherwise (COUNT_CAP, False).
+
+    Without search text the statement is kept per user, filters and day (built, it costs twice what the count
+    does); with text it is built each time, so the words searched for stay in no cache.
+    """
+    if filters.q:
+        statement = _count_statement(user, filters, today)
+    else:
+        key = ("case count", user.id, user.role, user.active, filters, today, COUNT_CAP, registry())
+        statement = kept_statement(key, lambda: _count_statement(user, filters, today))
+    found = db.session.scalar(statement)
+    return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
+
+
+def _count_statement(user: User, filters: CaseFilters, today: date) -> Select:
     conditions = filter_conditions(user, filters, today, text_match=None)
     # With the state as a list, the count reads an index led by status (ix_cases_status_office_due) alone:
     # open cases (asked for, or implied by "overdue") skip the closed ones in it, and without a state
@@ -258,8 +272,7 @@ def count_cases(user: User, filters: CaseFilters, today: date) -> tuple[int, boo
     elif filters.q:
         query = query.where(false())  # administrators never search case text
     capped = query.limit(COUNT_CAP + 1).subquery()
-    found = db.session.scalar(select(db.func.count()).select_from(capped))
-    return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
+    return select(db.func.count()).select_from(capped)
 
 
 def _platforms_of(case_ids: list[int]) -> dict[int, tuple[str, ...]]:

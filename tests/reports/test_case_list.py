@@ -145,6 +145,16 @@ def test_count_is_exact_below_the_cap_and_bounded_above_it(client, login_as, mon
     assert result_heading(_page(client)) == "More than 3 cases"
 
 
+def test_the_count_follows_new_cases_and_recusals_from_one_request_to_the_next(client, login_as):
+    user = login_as("intake")
+    make_case(1)
+    assert result_heading(_page(client, "?state=open")) == "1 case"
+    second = make_case(2)
+    assert result_heading(_page(client, "?state=open")) == "2 cases"
+    factories.RecusalFactory(case_id=second.id, user_id=user.id)
+    assert result_heading(_page(client, "?state=open")) == "1 case"
+
+
 def test_recused_and_restricted_cases_never_appear_in_the_list_or_its_count(client, login_as, make_user):
     user = login_as("intake")
     visible = make_case(1)
