@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, false, func, select, true, tuple_
+from sqlalchemy import Integer, Select, and_, bindparam, false, func, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -225,22 +225,27 @@ class Cursor:
         return cls(order, getattr(row, ORDERS[order].key.key), row.id)
 
 
-def keyset_page(query: Select, order: str, after: Cursor | None, size: int = PAGE_SIZE) -> Select:
-    """Rows strictly after ``after`` in the order's (key, id) sequence, at most ``size + 1`` of them. No OFFSET.
+def keyset_page(query: Select, order: str, after: bool, size: int = PAGE_SIZE) -> Select:
+    """Rows in the order's (key, id) sequence, at most ``size + 1`` of them; with ``after``, only those strictly
+    after the cursor given as the parameters of cursor_parameters(...). No OFFSET.
 
     A row-value comparison: both databases seek the (key, id) index to the cursor instead of reading the rows
-    before it. A cursor of another order is ignored.
+    before it. The cursor is a parameter, so one statement serves every page.
     """
     spec = ORDERS[order]
     position = tuple_(spec.key, Case.id)
     if spec.key.expression.nullable:
         query = query.where(spec.key.is_not(None))
-    if after is not None and after.order == order:
-        mark = tuple_(after.key, after.id)
+    if after:
+        mark = tuple_(bindparam("after_key", type_=spec.key.type), bindparam("after_id", type_=Integer))
         query = query.where(position < mark if spec.descending else position > mark)
     if spec.descending:
         return query.order_by(spec.key.desc(), Case.id.desc()).limit(size + 1)
     return query.order_by(spec.key.asc(), Case.id.asc()).limit(size + 1)
+
+
+def cursor_parameters(after: Cursor | None) -> dict:
+    return {"after_key": after.key, "after_id": after.id} if after is not None else {}
 
 
 @dataclass
@@ -267,8 +272,24 @@ ROW_COLUMNS = (
 
 
 def queue_page(user: User, name: str, today: date, after: Cursor | None = None, size: int = PAGE_SIZE) -> Page:
-    """One page of a queue in the queue's order, built on ``access.visible_cases(user)``."""
+    """One page of a queue in the queue's order, built on ``access.visible_cases(user)``.
+
+    The statement is kept per user, queue and day (with or without a cursor): building it cost more than
+    running it.
+    """
     order = QUEUES[name].order
+    after = after if after is not None and after.order == order else None
+    registry = flows.registry()
+    key = ("queue page", user.id, user.role, user.office, user.active, name, today, size, after is not None, registry)
+    statement = kept_statement(key, lambda: _queue_statement(user, name, today, after, size))
+    rows = db.session.execute(statement, cursor_parameters(after)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = Cursor.after(order, rows[-1]) if more and rows else None
+    return Page(rows, cursor)
+
+
+def _queue_statement(user: User, name: str, today: date, after: Cursor | None, size: int) -> Select:
     query = (
         access.visible_cases(user)
         .where(queue_condition(user, name, today))
@@ -276,11 +297,7 @@ def queue_page(user: User, name: str, today: date, after: Cursor | None = None, 
         .select_from(Case)
         .outerjoin(User, User.id == Case.assignee_id)
     )
-    rows = db.session.execute(keyset_page(query, order, after, size)).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    cursor = Cursor.after(order, rows[-1]) if more and rows else None
-    return Page(rows, cursor)
+    return keyset_page(query, QUEUES[name].order, after is not None, size)
 
 
 def overdue_cases(today: date) -> list[Case]:

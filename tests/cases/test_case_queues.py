@@ -110,15 +110,9 @@ def walk(client, queue: str) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize(
-    "order, cursor",
-    [
-        ("newest", queries.Cursor("newest", datetime(2026, 1, 1), 7)),
-        ("due", queries.Cursor("due", date(2026, 1, 1), 7)),
-    ],
-)
-def test_queue_pagination_uses_no_offset(db, make_user, order, cursor):
-    query = queries.keyset_page(queries.access.visible_cases(make_user("intake")), order, cursor)
+@pytest.mark.parametrize("order", ["newest", "due"])
+def test_queue_pagination_uses_no_offset(db, make_user, order):
+    query = queries.keyset_page(queries.access.visible_cases(make_user("intake")), order, after=True)
     assert "OFFSET" not in str(query.compile()).upper()
 
 
