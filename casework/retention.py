@@ -15,12 +15,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import Select, and_, delete, func, or_, select, update
 
-from casework import audit
+from casework import audit, storage
 from casework.extensions import db
 from casework.models import (
     Case,
@@ -195,27 +194,15 @@ def purge_case(case: Case, actor: User | str = "system") -> list[str]:
     return keys
 
 
-def stored_file_path(storage_dir: str | Path, key: str) -> Path | None:
-    """Where an evidence file lives: STORAGE_DIR/<storage_key>, or None for a key that leaves the storage root."""
-    root = Path(storage_dir).resolve()
-    path = (root / key).resolve()
-    return path if root in path.parents else None
-
-
-def delete_stored_files(keys: Iterable[str], storage_dir: str | Path | None = None) -> int:
+def delete_stored_files(keys: Iterable[str]) -> int:
     """Delete evidence files from storage (after the purge is committed); returns how many were removed."""
-    storage_dir = storage_dir or current_app.config["STORAGE_DIR"]
     removed = 0
     for key in keys:
-        path = stored_file_path(storage_dir, key)
-        if path is None:
-            log.warning("retention: refused to delete a storage key outside the storage root")
-            continue
         try:
-            path.unlink()
+            storage.path_for(key).unlink()
             removed += 1
         except FileNotFoundError:
-            continue
+            continue  # already gone, or not one of our keys (path_for refuses anything else)
         except OSError as error:
             log.error("retention: could not delete a stored evidence file (%s)", error.strerror)
     return removed

@@ -1,12 +1,13 @@
 """Retention: expired closed cases lose their personal data and evidence; a tombstone and the audit chain stay."""
 
+import io
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from casework import audit, retention
+from casework import audit, retention, storage
 from casework.models import (
     AuditEntry,
     Case,
@@ -22,6 +23,9 @@ from casework.models import (
 )
 from config import ConfigurationError
 from tests import factories
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _closed_case(years_ago: float, disposition: str = "resolved", **kwargs) -> Case:
@@ -56,14 +60,17 @@ def _full_case(app, years_ago: float = 8) -> tuple[Case, Path]:
     factories.CaseEventFactory(case_id=case.id, kind="transition", reason="Robin asked to close.")
     factories.ReporterKeyFactory(case_id=case.id)
     factories.EvidenceFactory(case_id=case.id)  # a link
-    key = f"{case.id:08d}/screenshot-{case.id}.png"
-    path = Path(app.config["STORAGE_DIR"]) / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\x89PNG fake screenshot")
+    stored = storage.save(io.BytesIO(PNG), "robin.png")  # where and how an upload is kept
     factories.EvidenceFactory(
-        case_id=case.id, kind="file", url=None, file_name="robin.png", sha256="0" * 64, storage_key=key, size=20
+        case_id=case.id,
+        kind="file",
+        url=None,
+        file_name="robin.png",
+        sha256=stored.sha256,
+        storage_key=stored.key,
+        size=stored.size,
     )
-    return case, path
+    return case, storage.path_for(stored.key)
 
 
 def _count(db, model, case):
@@ -202,11 +209,10 @@ def test_an_open_case_is_never_purged(db):
         retention.purge_case(factories.CaseFactory())
 
 
-def test_a_storage_key_outside_the_storage_root_is_never_deleted(tmp_path):
-    storage, outside = tmp_path / "storage", tmp_path / "precious.txt"
-    storage.mkdir()
+def test_a_storage_key_outside_the_storage_root_is_never_deleted(app, tmp_path):
+    outside = Path(app.config["STORAGE_DIR"]).parent / "precious.txt"
     outside.write_text("keep me")
-    assert retention.delete_stored_files(["../precious.txt", "/etc/hostname"], storage) == 0
+    assert retention.delete_stored_files(["../precious.txt", str(outside), "/etc/hostname"]) == 0
     assert outside.exists()
 
 
