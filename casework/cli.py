@@ -170,6 +170,22 @@ def retention_purge(dry_run: bool) -> None:
     click.echo(f"{len(ids)} case(s) purged; {files} evidence file(s) deleted.")
 
 
+@retention.command("sweep-files")
+@click.option("--dry-run", is_flag=True, help="Count the files that would be deleted; change nothing.")
+def retention_sweep_files(dry_run: bool) -> None:
+    """Delete stored evidence files that no case names any more (left by an interrupted purge or upload)."""
+    from casework import retention as service
+
+    keys = service.unreferenced_files()
+    if dry_run:
+        click.echo(f"{len(keys)} stored file(s) are named by no evidence (dry run: nothing deleted).")
+        return
+    service.record_sweep(keys)
+    db.session.commit()
+    removed = service.delete_stored_files(keys)
+    click.echo(f"{removed} stored file(s) named by no evidence deleted.")
+
+
 @retention.command("hold")
 @click.argument("reference")
 @click.option("--on/--off", "on", required=True, help="Put the case on legal hold, or release it.")

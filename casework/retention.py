@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from flask import current_app
 from sqlalchemy import Select, and_, delete, func, or_, select, update
@@ -206,6 +207,32 @@ def delete_stored_files(keys: Iterable[str]) -> int:
         except OSError as error:
             log.error("retention: could not delete a stored evidence file (%s)", error.strerror)
     return removed
+
+
+# A file is moved into place just before its transaction commits: one younger than this may belong to a
+# transaction committing right now, and is left for the next sweep.
+SWEEP_MIN_AGE_SECONDS = 3600
+SWEEP_BATCH = 500
+
+
+def unreferenced_files(now: float | None = None) -> list[str]:
+    """Keys of kept files that no evidence row names, older than SWEEP_MIN_AGE_SECONDS.
+
+    They come from a purge stopped after its commit but before its files went, and from an upload whose
+    transaction failed or was killed after its file was moved into place (no evidence is lost: no row names it).
+    """
+    found: list[str] = []
+    keys = storage.stored_keys(SWEEP_MIN_AGE_SECONDS, now)
+    while batch := list(islice(keys, SWEEP_BATCH)):
+        named = set(db.session.scalars(select(Evidence.storage_key).where(Evidence.storage_key.in_(batch))))
+        found += [key for key in batch if key not in named]
+    return found
+
+
+def record_sweep(keys: list[str]) -> None:
+    """Record that the files `unreferenced_files()` found are deleted: the caller commits, then calls
+    delete_stored_files(keys), as a purge does."""
+    audit.record("storage.swept", "system", details={"files": len(keys)})
 
 
 def set_legal_hold(actor: User | str, case: Case, on: bool) -> bool:

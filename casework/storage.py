@@ -239,6 +239,14 @@ def purge_temporary(max_age_seconds: float, now: float | None = None) -> int:
     return removed
 
 
+def stored_keys(min_age_seconds: float, now: float | None = None) -> Iterator[str]:
+    """The keys of the kept files (not the temporary ones) last changed more than `min_age_seconds` ago."""
+    now = time.time() if now is None else now
+    for path in (storage_root() / "objects").glob("*/*"):
+        if KEY_PATTERN.match(path.name) and path.is_file() and now - path.stat().st_mtime > min_age_seconds:
+            yield path.name
+
+
 def _take_pending(session: Session) -> Iterator[tuple[Path, Path]]:
     yield from session.info.pop(PENDING, [])
 

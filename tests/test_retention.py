@@ -1,6 +1,8 @@
 """Retention: expired closed cases lose their personal data and evidence; a tombstone and the audit chain stay."""
 
 import io
+import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +25,6 @@ from casework.models import (
 )
 from config import ConfigurationError
 from tests import factories
-
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -223,3 +224,38 @@ def test_a_missing_evidence_file_does_not_stop_a_purge(app, runner, db):
     assert result.exit_code == 0 and "0 evidence file(s) deleted" in result.output
     db.session.expire_all()
     assert db.session.get(Case, case.id).purged_at is not None
+
+
+def _age(path: Path, hours: float) -> None:
+    then = time.time() - hours * 3600
+    os.utime(path, (then, then))
+
+
+def test_sweep_deletes_old_stored_files_no_evidence_names_and_records_how_many(app, runner, db):
+    case, kept = _full_case(app)
+    orphan = storage.path_for(storage.save(io.BytesIO(PNG), "left-behind.png").key)
+    fresh = storage.path_for(storage.save(io.BytesIO(PNG), "committing-now.png").key)
+    for path in (kept, orphan):
+        _age(path, 2)
+
+    dry = runner.invoke(args=["retention", "sweep-files", "--dry-run"])
+    assert dry.exit_code == 0 and "1 stored file(s) are named by no evidence" in dry.output
+    assert orphan.exists()
+
+    result = runner.invoke(args=["retention", "sweep-files"])
+    assert result.exit_code == 0, result.output
+    assert "1 stored file(s) named by no evidence deleted" in result.output
+    assert not orphan.exists()
+    assert kept.exists() and fresh.exists()  # named by a case; too young to judge
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "storage.swept")).one()
+    assert entry.actor_kind == "system" and entry.details == {"files": 1}
+
+
+def test_sweep_removes_the_files_a_purge_stopped_before_deleting(app, runner, db):
+    case, path = _full_case(app)
+    _age(path, 2)
+    retention.purge_case(case)  # committed, but the process stopped before delete_stored_files
+    db.session.flush()
+    assert path.exists()
+    assert runner.invoke(args=["retention", "sweep-files"]).exit_code == 0
+    assert not path.exists()
