@@ -1,6 +1,8 @@
 """The navigation each role sees: only what it may use, and only pages that exist."""
 
-from flask import current_app
+from functools import lru_cache
+
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 ALL_STAFF = ("admin", "intake", "investigator", "conduct_officer", "police_liaison", "auditor")
@@ -20,9 +22,15 @@ NAV = (
 )
 
 
-def nav_items() -> list[tuple[str, str]]:
-    """The (endpoint, label) pairs for the signed-in user's navigation."""
+def nav_items() -> tuple[tuple[str, str, str], ...]:
+    """The (endpoint, label, url) of each entry of the signed-in user's navigation."""
     if not current_user.is_authenticated:
-        return []
-    views = current_app.view_functions
-    return [(endpoint, label) for endpoint, label, roles in NAV if current_user.role in roles and endpoint in views]
+        return ()
+    return _nav_for(current_app._get_current_object(), current_user.role, request.script_root)
+
+
+@lru_cache(maxsize=64)
+def _nav_for(app: Flask, role: str, script_root: str) -> tuple[tuple[str, str, str], ...]:
+    # The same for every page a role sees: built once, not a URL per entry on every page.
+    entries = [(endpoint, label) for endpoint, label, roles in NAV if role in roles and endpoint in app.view_functions]
+    return tuple((endpoint, label, url_for(endpoint)) for endpoint, label in entries)
