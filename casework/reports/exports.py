@@ -57,7 +57,7 @@ def export_cases(user: User, filters: listing.CaseFilters, *, today: date) -> tu
         header = ["reference", "state", "office", "reported_on"]
         lines = [[r.reference, r.status, r.office, r.created_at.date().isoformat()] for r in records]
     else:
-        platforms = _platforms([r.id for r in records])
+        platforms = listing.platforms_of([r.id for r in records])
         header = ["reference", "state", "office", "reported_on", "due_on", "overdue", "urgent", "risk_level"]
         header += ["disposition", "assigned_to", "platforms"] + (["narrative"] if with_narrative else [])
         lines = []
@@ -80,16 +80,6 @@ def export_cases(user: User, filters: listing.CaseFilters, *, today: date) -> tu
         },
     )
     return _write([header, *lines]), len(records)
-
-
-def _platforms(case_ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for start in range(0, len(case_ids), 1000):
-        chunk = case_ids[start : start + 1000]
-        query = select(CasePlatform.case_id, CasePlatform.platform).where(CasePlatform.case_id.in_(chunk))
-        for case_id, platform in db.session.execute(query.order_by(CasePlatform.id)):
-            found.setdefault(case_id, []).append(platform)
-    return found
 
 
 def annual_statistics(user: User, year: int) -> str:

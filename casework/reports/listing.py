@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, false, select, tuple_
+from sqlalchemy import Select, and_, bindparam, exists, false, select, tuple_
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
@@ -275,13 +275,21 @@ def _count_statement(user: User, filters: CaseFilters, today: date) -> Select:
     return select(db.func.count()).select_from(capped)
 
 
-def _platforms_of(case_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    if not case_ids:
-        return {}
+_PLATFORMS_OF = (
+    select(CasePlatform.case_id, CasePlatform.platform)
+    .where(CasePlatform.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(CasePlatform.id)
+)
+PLATFORMS_CHUNK = 1000  # case ids per statement (SQLite allows 32,766 parameters; an export may list 100,000 cases)
+
+
+def platforms_of(case_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The platforms of each case, in the order they were reported (for pages and exports)."""
     by_case: dict[int, list[str]] = {}
-    query = select(CasePlatform.case_id, CasePlatform.platform).where(CasePlatform.case_id.in_(case_ids))
-    for case_id, platform in db.session.execute(query.order_by(CasePlatform.id)):
-        by_case.setdefault(case_id, []).append(platform)
+    for start in range(0, len(case_ids), PLATFORMS_CHUNK):
+        chunk = case_ids[start : start + PLATFORMS_CHUNK]
+        for case_id, platform in db.session.execute(_PLATFORMS_OF, {"case_ids": chunk}):
+            by_case.setdefault(case_id, []).append(platform)
     return {case_id: tuple(platforms) for case_id, platforms in by_case.items()}
 
 
@@ -299,7 +307,7 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
         count, exact = count_cases(user, filters, today)
     text_match = text_condition(user, filters, common=count >= search.DRIVE_BY_SORT_FROM)
     records = page_records(filtered_cases(user, filters, today, text_match), filters.sort, cursor, filters.per_page + 1)
-    platforms = _platforms_of([r.id for r in records[: filters.per_page]])
+    platforms = platforms_of([r.id for r in records[: filters.per_page]])
     rows = [_row(r, today, platforms.get(r.id, ())) for r in records[: filters.per_page]]
     next_cursor = encode_cursor(filters.sort, rows[-1], count, exact) if len(records) > filters.per_page else None
     audit.record(
