@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import exists, or_, select, true, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import exists, func, literal, or_, select, true, union_all, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -428,7 +429,7 @@ class Related:
 
     party: Party
     count: int
-    visible: list = field(default_factory=list)  # the newest RELATED_SHOWN the reader may open (RELATED_COLUMNS rows)
+    visible: list = field(default_factory=list)  # the newest RELATED_SHOWN openable: rows (reference, status, due_on)
     visible_count: int | None = None  # how many the reader may open (defaults to len(visible))
 
     @property
@@ -446,39 +447,64 @@ class Related:
 
 
 RELATED_SHOWN = 10  # an account named in hundreds of cases must not turn the case page into a list page
-RELATED_COLUMNS = (Case.id, Case.reference, Case.status, Case.due_on, Case.created_at)  # what the page shows
 
 
 def _same_platform(platform: str | None):
     return Party.platform == platform if platform else Party.platform.is_(None)
 
 
+def _naming_account(case: Case, reader: User, index: int, party: Party):
+    """The other cases naming the party's account: their count, the reader's openable count (window functions)
+    and the newest RELATED_SHOWN of them, openable first. The rows the page does not show never leave the database."""
+    naming = select(Party.case_id).where(
+        Party.handle_normalized == party.handle_normalized,
+        _same_platform(party.platform),
+        Party.kind == "respondent",
+        Party.case_id != case.id,
+    )
+    openable = sql_case((access.visibility_clause(reader), 1), else_=0)
+    flag = openable.label("openable")
+    return (
+        select(
+            literal(index).label("account"),
+            Case.id,
+            Case.reference,
+            Case.status,
+            Case.due_on,
+            Case.created_at,
+            flag,
+            func.count().over().label("total"),
+            func.sum(openable).over().label("openable_count"),
+        )
+        .where(Case.id.in_(naming), access.not_recused(reader))
+        .order_by(flag.desc(), Case.created_at.desc(), Case.id)
+        .limit(RELATED_SHOWN)
+    )
+
+
 def related_cases(case: Case, reader: User) -> list[Related]:
     """Per respondent account: how many other cases name it (recused ones not counted), and the visible ones.
 
-    An account can be named in hundreds of cases: per account, one query reads the (id, created_at, openable)
-    of the other cases from the indexes, and only the newest RELATED_SHOWN openable ones are loaded.
+    An account can be named in hundreds of cases: one statement for all the accounts of the case counts them
+    in the database (from the account index) and returns only the newest RELATED_SHOWN per account.
     """
-    result, seen = [], set()
+    accounts: dict[tuple[str, str | None], Party] = {}
     for party in case.parties:
-        key = (party.handle_normalized, party.platform)
-        if party.kind != "respondent" or not party.handle_normalized or key in seen:
+        if party.kind == "respondent" and party.handle_normalized:
+            accounts.setdefault((party.handle_normalized, party.platform), party)
+    if not accounts:
+        return []
+    parties = list(accounts.values())
+    parts = [_naming_account(case, reader, index, party) for index, party in enumerate(parties)]
+    query = parts[0] if len(parts) == 1 else union_all(*(select(part.subquery()) for part in parts))
+    rows: dict[int, list] = {}
+    for row in db.session.execute(query):
+        rows.setdefault(row.account, []).append(row)
+    result = []
+    for index, party in enumerate(parties):
+        if index not in rows:
             continue
-        seen.add(key)
-        naming = select(Party.case_id).where(
-            Party.handle_normalized == party.handle_normalized,
-            _same_platform(party.platform),
-            Party.kind == "respondent",
-            Party.case_id != case.id,
-        )
-        others = db.session.execute(
-            select(*RELATED_COLUMNS, access.visibility_clause(reader).label("openable")).where(
-                Case.id.in_(naming), access.not_recused(reader)
-            )
-        ).all()
-        if not others:
-            continue
-        openable = [row for row in others if row.openable]
-        newest = sorted(openable, key=lambda row: (row.created_at, -row.id), reverse=True)[:RELATED_SHOWN]
-        result.append(Related(party, len(others), newest, len(openable)))
+        found = rows[index]
+        newest = sorted((row for row in found if row.openable), key=lambda row: (row.created_at, -row.id), reverse=True)
+        result.append(Related(party, found[0].total, newest, int(found[0].openable_count or 0)))
     return result
