@@ -2,10 +2,99 @@
 
 from collections.abc import Mapping
 
-from wtforms import SelectChoice
+from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from wtforms import SelectChoice, widgets
+from wtforms.widgets.core import clean_key
 
 
 def choices(options: Mapping[str, str], blank: str | None = None) -> list[SelectChoice]:
     """Select options from a vocabulary mapping, optionally led by a blank choice."""
     items = [SelectChoice(value, label) for value, label in options.items()]
     return [SelectChoice("", blank), *items] if blank is not None else items
+
+
+# -- rendering -------------------------------------------------------------------------------------
+# WTForms builds every attribute with Markup.format (string.Formatter, escaping each piece): on a case page
+# with five forms that is a tenth of the request. These widgets write the same markup with f-strings.
+
+
+def html_params(**kwargs) -> str:
+    """The attributes WTForms' html_params writes (sorted, `class_` → `class`, booleans bare), escaped the same."""
+    params = []
+    for key, value in sorted(kwargs.items()):
+        key = escape(clean_key(key))
+        if value is True:
+            params.append(key)
+        elif value is not False:
+            params.append(f'{key}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return " ".join(params)
+
+
+class _TextInput(widgets.TextInput):
+    html_params = staticmethod(html_params)
+
+
+class _HiddenInput(widgets.HiddenInput):
+    html_params = staticmethod(html_params)
+
+
+class _SubmitInput(widgets.SubmitInput):
+    html_params = staticmethod(html_params)
+
+
+class _TextArea(widgets.TextArea):
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in dir(flags):
+            if k in self.validation_attrs and k not in kwargs:
+                kwargs[k] = getattr(flags, k)
+        inner = escape(field._value())
+        return Markup(f"<textarea {html_params(name=field.name, **kwargs)}>\r\n{inner}</textarea>")  # noqa: S704 - escaped
+
+
+class _Select(widgets.Select):
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in dir(flags):
+            if k in self.validation_attrs and k not in kwargs:
+                kwargs[k] = getattr(flags, k)
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        for choice in field._iter_choices_normalized():
+            value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+            options = {"value": value, **(choice.render_kw or {})}
+            if choice.selected:
+                options["selected"] = True
+            html.append(f"<option {html_params(**options)}>{escape(choice.label or choice.value)}</option>")
+        html.append("</select>")
+        return Markup("".join(html))  # noqa: S704 - escaped
+
+
+_QUICK_WIDGETS = {
+    widgets.TextInput: _TextInput(),
+    widgets.HiddenInput: _HiddenInput(),
+    widgets.SubmitInput: _SubmitInput(),
+    widgets.TextArea: _TextArea(),
+}
+
+
+_SELECT = _Select()
+
+
+class QuickForm(FlaskForm):
+    """A FlaskForm whose text, hidden, submit, textarea and select fields render WTForms' markup, faster."""
+
+    class Meta:
+        def render_field(self, field, render_kw):
+            widget = _QUICK_WIDGETS.get(type(field.widget))
+            if type(field.widget) is widgets.Select and not field.widget.multiple and not field.has_groups():
+                widget = _SELECT
+            if widget is None:
+                return super().render_field(field, render_kw)
+            render_kw = {clean_key(k): v for k, v in render_kw.items()}
+            other_kw = getattr(field, "render_kw", None)
+            if other_kw is not None:
+                render_kw = dict({clean_key(k): v for k, v in other_kw.items()}, **render_kw)
+            return widget(field, **render_kw)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from casework.forms import choices
+from casework.forms import QuickForm, choices
 from casework.models import User
 from casework.vocabulary import NOTE_VISIBILITIES
 from workflows import TransitionSpec
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(QuickForm):
     """Carries the case version the user saw, for the optimistic-locking check."""
 
     version = HiddenField()
@@ -71,13 +70,13 @@ class AssignForm(VersionedForm):
         self.assignee.choices = choices({str(u.id): u.display_name for u in users}, blank="— nobody (unassigned) —")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(QuickForm):
     body = TextAreaField("Note", validators=[DataRequired(message="Write the note first."), Length(max=20_000)])
     visibility = SelectField("Who may read it", choices=choices(NOTE_VISIBILITIES), default="office")
     submit = SubmitField("Add note")
 
 
-class MessageForm(FlaskForm):
+class MessageForm(QuickForm):
     body = TextAreaField(
         "Reply to the reporter",
         validators=[DataRequired(message="Write the message first."), Length(max=10_000)],
