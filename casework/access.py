@@ -7,9 +7,11 @@ load_case(...), which 404s when the user may not see the case and records the vi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from sqlalchemy import Select, and_, exists, false, or_, select, true
+from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.exceptions import Forbidden, NotFound
 
@@ -115,17 +117,26 @@ def may_change(user: User) -> bool:
     return user.role in ("intake", "investigator", "conduct_officer", "police_liaison")
 
 
-def find_visible_case(user: User, reference: str) -> Case | None:
-    """The case with this reference if the user may see it, else None (whether or not it exists)."""
+def find_visible_case(user: User, reference: str, options: Sequence[ExecutableOption] = ()) -> Case | None:
+    """The case with this reference if the user may see it, else None (whether or not it exists).
+    `options` are loader options for the page's needs (e.g. the assignee joined in the same statement)."""
     reference = reference.strip().upper()
     if not reference or len(reference) > 20 or not reference.replace("-", "").isalnum():
         return None  # not a reference at all (PostgreSQL would even refuse a NUL byte): nothing to look up
-    return db.session.execute(visible_cases(user).where(Case.reference == reference)).scalar_one_or_none()
+    query = visible_cases(user).where(Case.reference == reference).options(*options)
+    return db.session.execute(query).unique().scalar_one_or_none()
 
 
-def load_case(user: User, reference: str, *, action: str = "case.view", record: bool = True) -> Case:
+def load_case(
+    user: User,
+    reference: str,
+    *,
+    action: str = "case.view",
+    record: bool = True,
+    options: Sequence[ExecutableOption] = (),
+) -> Case:
     """Load a case the user may see or 404 (no hint it exists); record the view."""
-    case = find_visible_case(user, reference)
+    case = find_visible_case(user, reference, options)
     if case is None:
         raise NotFound()
     if not may_read_content(user):

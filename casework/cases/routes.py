@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 
 from casework import access, documents, flows
@@ -71,13 +72,34 @@ def workflows():
 # -- the case page ---------------------------------------------------------------------------
 
 
-def _evidence_url(case: Case, evidence_id: int) -> str | None:
-    if "cases.evidence_download" not in current_app.view_functions:
-        return None
-    try:
-        return url_for("cases.evidence_download", reference=case.reference, evidence_id=evidence_id)
-    except BuildError:
-        return None
+def _evidence_urls(case: Case) -> list[tuple]:
+    """(evidence, download URL or None) for each item: the URL built once and completed with each item's id."""
+    prefix = None
+    if "cases.evidence_download" in current_app.view_functions and case.evidence:
+        try:
+            prefix = url_for("cases.evidence_download", reference=case.reference, evidence_id=0).removesuffix("0")
+        except BuildError:
+            prefix = None
+    return [(e, f"{prefix}{e.id}" if prefix else None) for e in case.evidence]
+
+
+def _assignment_names(timeline: list, known: list[User | None]) -> dict[int, str]:
+    """The names of the users the timeline's assignments name; a query only for those not already loaded."""
+    user_ids = {
+        value
+        for entry in timeline
+        if entry.event.kind == "assignment"
+        for value in (entry.event.data or {}).values()
+        if isinstance(value, int)
+    }
+    if not user_ids:
+        return {}
+    loaded = {user.id: user.display_name for user in known if user is not None}
+    loaded.update((entry.event.actor.id, entry.event.actor.display_name) for entry in timeline if entry.event.actor)
+    names = {user_id: loaded[user_id] for user_id in user_ids if user_id in loaded}
+    if missing := user_ids - names.keys():
+        names.update(db.session.execute(select(User.id, User.display_name).where(User.id.in_(missing))).all())
+    return names
 
 
 def _trigger_labeller(workflow):
@@ -100,38 +122,36 @@ def _action_forms(case: Case, overrides: dict | None = None) -> list[tuple]:
     return [(spec, overrides.get(spec.trigger) or transition_form(spec, case.version, formdata=None)) for spec in specs]
 
 
+# The case page shows the assignee: joined to the case in the statement that loads it.
+CASE_PAGE_OPTIONS = (joinedload(Case.assignee),)
+
+
 def _render_case(case: Case, status: int = 200, *, error: str | None = None, **forms):
     workflow = flows.workflow_for(case)
-    reader = current_user
-    timeline = service.timeline(case, reader)
-    user_ids = {
-        value
-        for entry in timeline
-        if entry.event.kind == "assignment"
-        for value in (entry.event.data or {}).values()
-        if isinstance(value, int)
-    }
-    names = {}
-    if user_ids:
-        names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
-    assign_form = forms.get("assign_form")
+    reader = current_user._get_current_object()
+    may_change = access.may_change(reader)
     may_assign = service.may_assign(reader, case)
+    assign_form = forms.get("assign_form")
     if may_assign and assign_form is None:
         assign_form = AssignForm(formdata=None, version=str(case.version))
         assign_form.assignee.data = str(case.assignee_id or "")
+    candidates = service.assignable_users(case) if assign_form is not None else []
     if assign_form is not None:
-        assign_form.set_candidates(service.assignable_users(case))
-    may_change = access.may_change(reader)
+        assign_form.set_candidates(candidates)
+    timeline = service.timeline(case, reader)
+    platforms, behaviours = service.platforms_and_behaviours(case)
     return render_template(
         "cases/case.html",
         case=case,
         workflow=workflow,
         today=service.local_today(),
         show_identity=access.may_see_reporter_identity(reader, case),
-        evidence=[(e, _evidence_url(case, e.id)) for e in case.evidence],
+        evidence=_evidence_urls(case),
         timeline=timeline,
-        names=names,
+        names=_assignment_names(timeline, [*candidates, reader, case.assignee]),
         related=service.related_cases(case, reader),
+        platforms=platforms,
+        behaviours=behaviours,
         documents=documents.available_documents(case, reader),
         actions=_action_forms(case, forms.get("action_overrides")),
         assign_form=assign_form if may_assign else None,
@@ -149,7 +169,7 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
 @bp.get("/<reference>")
 @role_required(*ALL_STAFF)
 def case_page(reference: str):
-    case = access.load_case(current_user, reference)
+    case = access.load_case(current_user, reference, options=CASE_PAGE_OPTIONS)
     service.mark_reporter_messages_read(case, current_user)
     response = _render_case(case)
     db.session.commit()
@@ -208,7 +228,7 @@ def fire(reference: str, trigger: str):
         db.session.rollback()
         for name, message in refused.field_errors.items():
             form[name].errors = [message]
-        case = access.load_case(current_user, reference)
+        case = access.load_case(current_user, reference, options=CASE_PAGE_OPTIONS)
         response = _render_case(case, 400, error=refused.message, action_overrides={trigger: form})
         db.session.commit()
         return response
@@ -266,7 +286,7 @@ def assign(reference: str):
         if refused.field is None:
             return render_error(403, refused.message)
         form.assignee.errors = [refused.message]
-        case = access.load_case(current_user, reference)
+        case = access.load_case(current_user, reference, options=CASE_PAGE_OPTIONS)
         response = _render_case(case, 400, error=refused.message, assign_form=form)
         db.session.commit()
         return response
@@ -288,7 +308,7 @@ def _post_text(reference: str, form_class, prefix: str, call, form_key: str, don
             return render_error(403, refused.message)
         if refused.field in form and not form[refused.field].errors:
             form[refused.field].errors = [refused.message]
-        case = access.load_case(current_user, reference)
+        case = access.load_case(current_user, reference, options=CASE_PAGE_OPTIONS)
         response = _render_case(case, 400, error=refused.message, **{form_key: form})
         db.session.commit()
         return response

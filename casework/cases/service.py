@@ -20,7 +20,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casework import access, audit, flows, transactions
 from casework.extensions import db
-from casework.models import Case, CaseEvent, Message, Note, Party, Recusal, Referral, User, utcnow
+from casework.models import (
+    Case,
+    CaseBehaviour,
+    CaseEvent,
+    CasePlatform,
+    Message,
+    Note,
+    Party,
+    Recusal,
+    Referral,
+    User,
+    utcnow,
+)
 from casework.vocabulary import CASE_ROLES, NOTE_VISIBILITIES
 from workflows import TransitionRefused, Workflow, WorkflowError
 
@@ -346,15 +358,22 @@ class TimelineEntry:
 
 def timeline(case: Case, reader: User) -> list[TimelineEntry]:
     """Every transition, assignment, note and message event, oldest first; unreadable notes left out."""
-    notes = {n.id: n for n in visible_notes(case, reader)}
     query = (
         select(CaseEvent)
         .where(CaseEvent.case_id == case.id)
         .options(joinedload(CaseEvent.actor))
         .order_by(CaseEvent.created_at, CaseEvent.id)
     )
+    events = list(db.session.scalars(query))
+    # Only the notes the events name, and no query at all on a case without notes.
+    note_ids = {(event.data or {}).get("note_id") for event in events if event.kind == "note"}
+    note_ids = {note_id for note_id in note_ids if isinstance(note_id, int)}
+    notes = {}
+    if note_ids:
+        readable = select(Note).where(Note.case_id == case.id, Note.id.in_(note_ids), _note_visible_clause(reader))
+        notes = {note.id: note for note in db.session.scalars(readable)}
     entries = []
-    for event in db.session.scalars(query):
+    for event in events:
         if event.kind == "note":
             note = notes.get((event.data or {}).get("note_id"))
             if note is None:
@@ -363,6 +382,21 @@ def timeline(case: Case, reader: User) -> list[TimelineEntry]:
         else:
             entries.append(TimelineEntry(event))
     return entries
+
+
+def platforms_and_behaviours(case: Case) -> tuple[list, list]:
+    """The case's platforms and behaviours as (value, other_text) rows in the order entered: one statement."""
+    parts = [
+        select(literal(name).label("list"), model.id, value.label("value"), model.other_text).where(
+            model.case_id == case.id
+        )
+        for name, model, value in (
+            ("platform", CasePlatform, CasePlatform.platform),
+            ("behaviour", CaseBehaviour, CaseBehaviour.behaviour),
+        )
+    ]
+    rows = sorted(db.session.execute(union_all(*parts)).all(), key=lambda row: row.id)
+    return [row for row in rows if row.list == "platform"], [row for row in rows if row.list == "behaviour"]
 
 
 # -- the reporter thread ---------------------------------------------------------------------
