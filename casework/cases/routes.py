@@ -122,8 +122,9 @@ def _action_forms(case: Case, overrides: dict | None = None) -> list[tuple]:
     return [(spec, overrides.get(spec.trigger) or transition_form(spec, case.version, formdata=None)) for spec in specs]
 
 
-# The case page shows the assignee: joined to the case in the statement that loads it.
-CASE_PAGE_OPTIONS = (joinedload(Case.assignee),)
+# Joined to the case in the statement that loads it: the assignee, and the parties (a few rows; the page, the
+# workflow's guards and the related cases all read them).
+CASE_PAGE_OPTIONS = (joinedload(Case.assignee), joinedload(Case.parties))
 
 
 def _render_case(case: Case, status: int = 200, *, error: str | None = None, **forms):

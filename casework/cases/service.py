@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import Executable, bindparam, exists, func, literal, or_, select, true, union_all, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import exists, func, literal, or_, select, true, union_all, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -237,15 +237,21 @@ def last_change(case: Case) -> CaseEvent | None:
 # -- assignment ------------------------------------------------------------------------------
 
 
+# Built once (the case is a parameter): the case page asks on every view.
+_ASSIGNABLE = (
+    select(User)
+    .where(
+        User.active.is_(True),
+        User.role.in_(CASE_ROLES),
+        ~exists().where(Recusal.case_id == bindparam("case_id"), Recusal.user_id == User.id),
+    )
+    .order_by(User.display_name, User.id)
+)
+
+
 def assignable_users(case: Case) -> list[User]:
     """Active case workers of the office that holds the case, not recused from it."""
-    recused = exists().where(Recusal.case_id == case.id, Recusal.user_id == User.id)
-    query = (
-        select(User)
-        .where(User.active.is_(True), User.role.in_(CASE_ROLES), ~recused)
-        .order_by(User.display_name, User.id)
-    )
-    return [u for u in db.session.scalars(query) if u.case_office == case.office]
+    return [u for u in db.session.scalars(_ASSIGNABLE, {"case_id": case.id}) if u.case_office == case.office]
 
 
 def may_assign(actor: User, case: Case) -> bool:
@@ -356,15 +362,17 @@ class TimelineEntry:
     note: Note | None = None
 
 
+_EVENTS = (  # built once: the case is a parameter
+    select(CaseEvent)
+    .where(CaseEvent.case_id == bindparam("case_id"))
+    .options(joinedload(CaseEvent.actor))
+    .order_by(CaseEvent.created_at, CaseEvent.id)
+)
+
+
 def timeline(case: Case, reader: User) -> list[TimelineEntry]:
     """Every transition, assignment, note and message event, oldest first; unreadable notes left out."""
-    query = (
-        select(CaseEvent)
-        .where(CaseEvent.case_id == case.id)
-        .options(joinedload(CaseEvent.actor))
-        .order_by(CaseEvent.created_at, CaseEvent.id)
-    )
-    events = list(db.session.scalars(query))
+    events = list(db.session.scalars(_EVENTS, {"case_id": case.id}))
     # Only the notes the events name, and no query at all on a case without notes.
     note_ids = {(event.data or {}).get("note_id") for event in events if event.kind == "note"}
     note_ids = {note_id for note_id in note_ids if isinstance(note_id, int)}
@@ -384,18 +392,23 @@ def timeline(case: Case, reader: User) -> list[TimelineEntry]:
     return entries
 
 
-def platforms_and_behaviours(case: Case) -> tuple[list, list]:
-    """The case's platforms and behaviours as (value, other_text) rows in the order entered: one statement."""
-    parts = [
+# Built once: the values are parameters (building a statement costs more than running one this small).
+_PLATFORMS_AND_BEHAVIOURS = union_all(
+    *(
         select(literal(name).label("list"), model.id, value.label("value"), model.other_text).where(
-            model.case_id == case.id
+            model.case_id == bindparam("case_id")
         )
         for name, model, value in (
             ("platform", CasePlatform, CasePlatform.platform),
             ("behaviour", CaseBehaviour, CaseBehaviour.behaviour),
         )
-    ]
-    rows = sorted(db.session.execute(union_all(*parts)).all(), key=lambda row: row.id)
+    )
+)
+
+
+def platforms_and_behaviours(case: Case) -> tuple[list, list]:
+    """The case's platforms and behaviours as (value, other_text) rows in the order entered: one statement."""
+    rows = sorted(db.session.execute(_PLATFORMS_AND_BEHAVIOURS, {"case_id": case.id}).all(), key=lambda row: row.id)
     return [row for row in rows if row.list == "platform"], [row for row in rows if row.list == "behaviour"]
 
 
@@ -483,18 +496,15 @@ class Related:
 RELATED_SHOWN = 10  # an account named in hundreds of cases must not turn the case page into a list page
 
 
-def _same_platform(platform: str | None):
-    return Party.platform == platform if platform else Party.platform.is_(None)
-
-
-def _naming_account(case: Case, reader: User, index: int, party: Party):
-    """The other cases naming the party's account: their count, the reader's openable count (window functions)
-    and the newest RELATED_SHOWN of them, openable first. The rows the page does not show never leave the database."""
+def _naming_account(reader: User, index: int, platform_known: bool):
+    """The other cases naming account `index` (parameters handle_<index>, platform_<index>, case_id): their count,
+    the reader's openable count (window functions) and the newest RELATED_SHOWN of them, openable first. The rows
+    the page does not show never leave the database."""
     naming = select(Party.case_id).where(
-        Party.handle_normalized == party.handle_normalized,
-        _same_platform(party.platform),
+        Party.handle_normalized == bindparam(f"handle_{index}"),
+        Party.platform == bindparam(f"platform_{index}") if platform_known else Party.platform.is_(None),
         Party.kind == "respondent",
-        Party.case_id != case.id,
+        Party.case_id != bindparam("case_id"),
     )
     openable = sql_case((access.visibility_clause(reader), 1), else_=0)
     flag = openable.label("openable")
@@ -516,6 +526,25 @@ def _naming_account(case: Case, reader: User, index: int, party: Party):
     )
 
 
+_RELATED_QUERIES: dict[tuple, Executable] = {}
+_RELATED_QUERIES_KEPT = 1000
+
+
+def _related_query(reader: User, platforms_known: tuple[bool, ...]) -> Executable:
+    """The related-cases statement for this reader and these accounts, built once and then reused: building it
+    costs more than running it. The reader's visibility is part of it, so the key holds everything
+    visibility_clause reads of the user (what the user's recusals and grants name is read when it runs)."""
+    key = (reader.id, reader.role, reader.office, reader.active, platforms_known)
+    query = _RELATED_QUERIES.get(key)
+    if query is None:
+        parts = [_naming_account(reader, index, known) for index, known in enumerate(platforms_known)]
+        query = parts[0] if len(parts) == 1 else union_all(*(select(part.subquery()) for part in parts))
+        if len(_RELATED_QUERIES) >= _RELATED_QUERIES_KEPT:
+            _RELATED_QUERIES.clear()
+        _RELATED_QUERIES[key] = query
+    return query
+
+
 def related_cases(case: Case, reader: User) -> list[Related]:
     """Per respondent account: how many other cases name it (recused ones not counted), and the visible ones.
 
@@ -529,10 +558,14 @@ def related_cases(case: Case, reader: User) -> list[Related]:
     if not accounts:
         return []
     parties = list(accounts.values())
-    parts = [_naming_account(case, reader, index, party) for index, party in enumerate(parties)]
-    query = parts[0] if len(parts) == 1 else union_all(*(select(part.subquery()) for part in parts))
+    query = _related_query(reader, tuple(bool(party.platform) for party in parties))
+    params: dict[str, object] = {"case_id": case.id}
+    for index, party in enumerate(parties):
+        params[f"handle_{index}"] = party.handle_normalized
+        if party.platform:
+            params[f"platform_{index}"] = party.platform
     rows: dict[int, list] = {}
-    for row in db.session.execute(query):
+    for row in db.session.execute(query, params):
         rows.setdefault(row.account, []).append(row)
     result = []
     for index, party in enumerate(parties):
