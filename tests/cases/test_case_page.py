@@ -3,11 +3,20 @@
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from casework.cases import service
+from casework.extensions import db as _db
 from casework.models import Message
 from tests.cases.helpers import audit_actions, audit_entries, events
-from tests.factories import EvidenceFactory, MessageFactory, PartyFactory
+from tests.factories import (
+    CaseBehaviourFactory,
+    CaseEventFactory,
+    CasePlatformFactory,
+    EvidenceFactory,
+    MessageFactory,
+    PartyFactory,
+)
 
 TRIAGE_FORM = {"triage-risk_level": "medium", "triage-jurisdiction_note": "Student respondent, campus impact."}
 
@@ -383,3 +392,57 @@ def test_an_account_named_in_many_cases_links_only_the_newest_related_cases(clie
     assert f"appears in {RELATED_SHOWN + 2} other cases" in page
     assert sum(f'href="/cases/{other.reference}"' in page for other in others) == RELATED_SHOWN
     assert "and 2 older" in page
+
+
+def _statements(client, path: str) -> list[str]:
+    """The statements of a view of the case page (the second: the first marks the reporter's messages read)."""
+    assert client.get(path).status_code == 200
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            statements.append(statement)
+
+    engine = _db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return statements
+
+
+def _case_with(make_case, make_user, db, n: int):
+    """A referred case with n respondents (each on its own account, named in n other cases), notes, messages,
+    evidence, platforms, behaviours and assignment events."""
+    staff = [make_user("investigator") for _ in range(n)]
+    case = make_case("referred_eoa", assignee_id=staff[0].id)
+    for i in range(n):
+        PartyFactory(case=case, handle=f"@account_{n}_{i}", platform=("x", "tiktok", None)[i % 3])
+        PartyFactory(case=case, kind="witness", handle=f"@witness_{n}_{i}")
+        for _ in range(n):
+            PartyFactory(case=make_case("received"), handle=f"@account_{n}_{i}", platform=("x", "tiktok", None)[i % 3])
+        service.add_note(case, staff[i], f"Note {i}", ("office", "shared")[i % 2])
+        service.post_staff_message(case, staff[i], f"Message {i}")
+        MessageFactory(case_id=case.id)
+        EvidenceFactory(case_id=case.id)
+        CaseEventFactory(case_id=case.id, kind="assignment", data={"assignee_id": staff[i].id})
+    pairs = [("x", "impersonation"), ("tiktok", "threats"), ("reddit", "doxxing")]
+    for platform, behaviour in pairs[:n]:
+        CasePlatformFactory(case_id=case.id, platform=platform)
+        CaseBehaviourFactory(case_id=case.id, behaviour=behaviour)
+    db.session.refresh(case)
+    return case
+
+
+@pytest.mark.parametrize("role", ["intake", "investigator", "auditor"])
+def test_case_page_statements_do_not_grow_with_parties_notes_events_or_related_cases(
+    client, login_as, make_case, make_user, db, role
+):
+    login_as(role)
+    quiet, busy = _case_with(make_case, make_user, db, 1), _case_with(make_case, make_user, db, 6)
+    few, many = _statements(client, url(quiet)), _statements(client, url(busy))
+    assert len(many) == len(few)
+    # Signed-in user; the case with its assignee and parties; messages; events; notes; assignable users;
+    # platforms and behaviours; evidence; related cases; referrals; the view's audit entry (2).
+    assert len(few) <= 12
