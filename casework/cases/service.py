@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import access, audit, flows, transactions
+from casework.cases.queries import kept_statement
 from casework.extensions import db
 from casework.models import (
     Case,
@@ -526,23 +527,16 @@ def _naming_account(reader: User, index: int, platform_known: bool):
     )
 
 
-_RELATED_QUERIES: dict[tuple, Executable] = {}
-_RELATED_QUERIES_KEPT = 1000
-
-
 def _related_query(reader: User, platforms_known: tuple[bool, ...]) -> Executable:
-    """The related-cases statement for this reader and these accounts, built once and then reused: building it
-    costs more than running it. The reader's visibility is part of it, so the key holds everything
-    visibility_clause reads of the user (what the user's recusals and grants name is read when it runs)."""
-    key = (reader.id, reader.role, reader.office, reader.active, platforms_known)
-    query = _RELATED_QUERIES.get(key)
-    if query is None:
+    """The related-cases statement for this reader and this shape of accounts, kept: its values are parameters,
+    and building it costs more than running it."""
+
+    def build() -> Executable:
         parts = [_naming_account(reader, index, known) for index, known in enumerate(platforms_known)]
-        query = parts[0] if len(parts) == 1 else union_all(*(select(part.subquery()) for part in parts))
-        if len(_RELATED_QUERIES) >= _RELATED_QUERIES_KEPT:
-            _RELATED_QUERIES.clear()
-        _RELATED_QUERIES[key] = query
-    return query
+        return parts[0] if len(parts) == 1 else union_all(*(select(part.subquery()) for part in parts))
+
+    key = ("related cases", reader.id, reader.role, reader.active, platforms_known)
+    return kept_statement(key, build)
 
 
 def related_cases(case: Case, reader: User) -> list[Related]:
