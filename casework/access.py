@@ -7,10 +7,9 @@ load_case(...), which 404s when the user may not see the case and records the vi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, exists, false, or_, select, true
+from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.exceptions import Forbidden, NotFound
@@ -117,14 +116,22 @@ def may_change(user: User) -> bool:
     return user.role in ("intake", "investigator", "conduct_officer", "police_liaison")
 
 
-def find_visible_case(user: User, reference: str, options: Sequence[ExecutableOption] = ()) -> Case | None:
+def find_visible_case(user: User, reference: str, options: tuple[ExecutableOption, ...] = ()) -> Case | None:
     """The case with this reference if the user may see it, else None (whether or not it exists).
-    `options` are loader options for the page's needs (e.g. the assignee joined in the same statement)."""
+    `options` are loader options for the page's needs, a module-level tuple (e.g. the assignee joined)."""
     reference = reference.strip().upper()
     if not reference or len(reference) > 20 or not reference.replace("-", "").isalnum():
         return None  # not a reference at all (PostgreSQL would even refuse a NUL byte): nothing to look up
-    query = visible_cases(user).where(Case.reference == reference).options(*options)
-    return db.session.execute(query).unique().scalar_one_or_none()
+    query = _case_by_reference(user.id, user.role, user.active, tuple(options))
+    return db.session.execute(query, {"reference": reference}).unique().scalar_one_or_none()
+
+
+@lru_cache(maxsize=1024)
+def _case_by_reference(user_id: int, role: str, active: bool, options: tuple[ExecutableOption, ...]) -> Select:
+    """visible_cases(user) for one reference, built once per user (and loader options) like the visibility clause:
+    the reference is a parameter."""
+    visible = _visibility_clause(user_id, role, active)
+    return select(Case).where(visible, Case.reference == bindparam("reference")).options(*options)
 
 
 def load_case(
@@ -133,7 +140,7 @@ def load_case(
     *,
     action: str = "case.view",
     record: bool = True,
-    options: Sequence[ExecutableOption] = (),
+    options: tuple[ExecutableOption, ...] = (),
 ) -> Case:
     """Load a case the user may see or 404 (no hint it exists); record the view."""
     case = find_visible_case(user, reference, options)
