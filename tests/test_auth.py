@@ -36,6 +36,13 @@ def test_home_requires_sign_in(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+def test_an_email_with_a_nul_byte_is_refused_like_any_unknown_email(client, make_user, db):
+    user = make_user()
+    response = _login(client, user.email + "\x00")
+    assert response.status_code == 200
+    assert b"Sign-in failed" in response.data
+
+
 def test_wrong_password_is_refused_with_a_generic_message(client, make_user, db):
     user = make_user()
     response = _login(client, user.email, "wrong-password-123")
