@@ -232,14 +232,16 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int):
     dialect = db.session.get_bind().dialect.name
     ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
     if dialect == "postgresql":
-        if search.over_index(ids, user, filters.q) is None:
-            return None
-        return lambda position, limit: search.over_index(
-            ordered(ids, filters.sort, position).limit(limit), user, filters.q
-        )
+        return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit)
     if dialect == "sqlite" and filters.sort in ("newest", "oldest") and count >= search.DRIVE_BY_SORT_FROM:
         return lambda position, limit: _sqlite_recent_page_ids(ids, user, filters, position, limit)
     return None
+
+
+def _postgresql_page_ids(ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int) -> Select:
+    page = ordered(ids, filters.sort, position).limit(limit)
+    moved = search.over_index(page, user, filters.q)
+    return page.where(text_condition(user, filters)) if moved is None else moved
 
 
 WINDOW_PAGES = 4  # SQLite: a common word's page looks first among this many pages of matches next in id order
