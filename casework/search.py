@@ -362,11 +362,11 @@ def join_matches(stmt: Select, user: User, query: str, dialect: str) -> Select:
     word stops after its cap instead of collecting every match first. `stmt` unchanged without words.
     On PostgreSQL, `stmt` read from the index table instead, when it can be (over_index).
     """
-    if dialect == "postgresql" and (moved := over_index(stmt, user, query)) is not None:
-        return moved  # the index table alone, without visiting each case (see over_index)
     engine_query = _engine_query(user, query, dialect)
     if engine_query is None:
         return stmt
+    if dialect == "postgresql" and (moved := over_index(stmt, user, query)) is not None:
+        return moved  # the index table alone, without visiting each case (see over_index)
     condition, params = engine_query
     key = SEARCH_TABLE.c.case_id if dialect == "postgresql" else SEARCH_TABLE.c.rowid
     return stmt.join(SEARCH_TABLE, key == Case.id).where(text(condition).bindparams(**params))
@@ -400,19 +400,19 @@ def _to_index(element):
 
 def over_index(stmt: Select, user: User, query: str) -> Select | None:
     """PostgreSQL: `stmt` (over Case, its conditions, order and limit included) read from the index table,
-    kept to the cases whose readable text holds every word of `query`; None when `stmt` needs a column of
-    the case that the index table does not copy.
+    kept to the cases whose readable text holds every word of `query`; None when `query` has no words or
+    `stmt` needs a column of the case that the index table does not copy.
 
     The same conditions on the same values (the triggers copy them in the same transaction), so the same
     cases; but the engine sorts or counts the matches without visiting each case, then looks up only those
     it returns.
     """
     engine_query = _engine_query(user, query, "postgresql")
+    if engine_query is None:
+        return None
     try:
         moved = visitors.replacement_traverse(stmt, {}, _to_index)
     except NotOnIndex:
         return None
-    if engine_query is None:
-        return moved
     condition, params = engine_query
     return moved.where(text(condition).bindparams(**params))

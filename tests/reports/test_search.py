@@ -265,3 +265,22 @@ def test_a_common_word_pages_newest_and_oldest_first_even_when_ids_do_not_follow
                 break
             after = match.group(1)
         assert seen == expected, sort
+
+
+def test_a_conduct_officer_finds_and_counts_only_cases_referred_to_conduct(client, login_as):
+    login_as("conduct_officer")
+    referred = make_case(1, status="referred_conduct", office="conduct", narrative="The lacrosse team chat.")
+    factories.ReferralFactory(case_id=referred.id, office="conduct")
+    make_case(2, status="triaged", narrative="The lacrosse club page.")
+    page = client.get("/cases/all", query_string={"q": "lacrosse"}).get_data(as_text=True)
+    assert references(page) == [referred.reference]
+    assert result_heading(page) == "1 case"
+
+
+def test_a_search_without_words_lists_and_counts_every_visible_case(client, login_as):
+    login_as("intake")
+    cases = [make_case(n) for n in range(2)]
+    db.session.execute(text("DELETE FROM case_search"))  # the list does not depend on the index then
+    page = client.get("/cases/all", query_string={"q": "!!!"}).get_data(as_text=True)
+    assert references(page) == [c.reference for c in reversed(cases)]
+    assert result_heading(page) == "2 cases"
