@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, false, select, tuple_
+from sqlalchemy import Select, and_, exists, false, func, select, tuple_
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
@@ -230,12 +230,14 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int):
     if not (filters.has_text and may_read_content(user)):
         return None
     dialect = db.session.get_bind().dialect.name
+    postgresql = dialect == "postgresql"
+    common = dialect == "sqlite" and filters.sort in ("newest", "oldest") and count >= search.DRIVE_BY_SORT_FROM
+    if not (postgresql or common):
+        return None
     ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
-    if dialect == "postgresql":
+    if postgresql:
         return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit)
-    if dialect == "sqlite" and filters.sort in ("newest", "oldest") and count >= search.DRIVE_BY_SORT_FROM:
-        return lambda position, limit: _sqlite_recent_page_ids(ids, user, filters, position, limit)
-    return None
+    return lambda position, limit: _sqlite_recent_page_ids(ids, user, filters, position, limit)
 
 
 def _postgresql_page_ids(ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int) -> Select:
@@ -245,6 +247,7 @@ def _postgresql_page_ids(ids: Select, user: User, filters: CaseFilters, position
 
 
 WINDOW_PAGES = 4  # SQLite: a common word's page looks first among this many pages of matches next in id order
+WINDOW_SPREAD = 20  # ... unless they are spread over more than this many ids each: then the list of all is as quick
 
 
 def _sqlite_recent_page_ids(ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int):
@@ -260,7 +263,8 @@ def _sqlite_recent_page_ids(ids: Select, user: User, filters: CaseFilters, posit
     window = limit * WINDOW_PAGES * (4 if filters.used() else 1)
     edge = search.nth_match_id(user, filters.q, window, descending=newest, beyond=position.id if position else None)
     everything = ordered(ids.where(text_condition(user, filters, common=True)), filters.sort, position).limit(limit)
-    if edge is None:
+    start = position.id if position else (db.session.scalar(select(func.max(Case.id))) or 0 if newest else 0)
+    if edge is None or abs(start - edge) > window * WINDOW_SPREAD:
         return everything
     window_ids = (edge, 2**63 - 1) if newest else (0, edge)
     in_window = search.match_clause(user, filters.q, "sqlite", ids=window_ids)

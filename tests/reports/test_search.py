@@ -239,9 +239,9 @@ def test_a_statement_on_a_column_the_index_does_not_copy_is_not_moved_to_it(make
     assert search.over_index(select(Case.id).where(Case.status == "closed"), auditor, "word") is not None
 
 
-@pytest.mark.parametrize("renumbered", [False, True])
+@pytest.mark.parametrize(("renumbered", "spread"), [(False, 20), (True, 20), (False, 0)])
 def test_a_common_word_pages_newest_and_oldest_first_even_when_ids_do_not_follow_dates(
-    client, login_as, monkeypatch, renumbered
+    client, login_as, monkeypatch, renumbered, spread
 ):
     from casework.reports import listing
 
@@ -253,6 +253,7 @@ def test_a_common_word_pages_newest_and_oldest_first_even_when_ids_do_not_follow
         db.session.flush()
     monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)  # as if "curling" were common
     monkeypatch.setattr(listing, "WINDOW_PAGES", 1)  # a window of one page of matches
+    monkeypatch.setattr(listing, "WINDOW_SPREAD", spread)  # 0: as if the matches were too far apart for a window
     newest = [c.reference for c in reversed(cases)]
     for sort, expected in (("newest", newest), ("oldest", newest[::-1])):
         seen, after = [], ""
