@@ -241,6 +241,7 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int):
 
 
 def _postgresql_page_ids(ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int) -> Select:
+    """PostgreSQL: the page's ids selected on the search index table (or, if it cannot be, on the cases)."""
     page = ordered(ids, filters.sort, position).limit(limit)
     moved = search.over_index(page, user, filters.q)
     return page.where(text_condition(user, filters)) if moved is None else moved
