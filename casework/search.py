@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, Select, Table, column, table, text
+from sqlalchemy import ColumnElement, Select, Table, column, select, table, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import ColumnClause
@@ -379,40 +379,55 @@ INDEX_TABLE = table(
     column("case_id", Case.__table__.c.id.type),
     *(column(name, Case.__table__.c[name].type) for name in INDEX_COLUMNS),
 )
-_ON_INDEX = {"id": INDEX_TABLE.c.case_id, **{name: INDEX_TABLE.c[name] for name in INDEX_COLUMNS}}
 
 
 class NotOnIndex(LookupError):
     """The statement uses a column of the case that the index table does not copy."""
 
 
-def _to_index(element):
-    if isinstance(element, Table) and element.name == Case.__tablename__:
-        return INDEX_TABLE
-    owner = getattr(element, "table", None)
-    if isinstance(element, ColumnClause) and isinstance(owner, Table) and owner.name == Case.__tablename__:
-        try:
-            return _ON_INDEX[element.name]
-        except KeyError:
-            raise NotOnIndex(element.name) from None
-    return None
+def _index_replacer(source):
+    """A replacement_traverse function putting `source` (the index table, or a subquery of it) for the cases."""
+    columns = {"id": source.c.case_id, **{name: source.c[name] for name in INDEX_COLUMNS}}
+
+    def replace(element):
+        if isinstance(element, Table) and element.name == Case.__tablename__:
+            return source
+        owner = getattr(element, "table", None)
+        if isinstance(element, ColumnClause) and isinstance(owner, Table) and owner.name == Case.__tablename__:
+            try:
+                return columns[element.name]
+            except KeyError:
+                raise NotOnIndex(element.name) from None
+        return None
+
+    return replace
 
 
-def over_index(stmt: Select, user: User, query: str) -> Select | None:
+_TO_INDEX = _index_replacer(INDEX_TABLE)
+
+
+def over_index(stmt: Select, user: User, query: str, *, few: bool = False) -> Select | None:
     """PostgreSQL: `stmt` (over Case, its conditions, order and limit included) read from the index table,
     kept to the cases whose readable text holds every word of `query`; None when `query` has no words or
     `stmt` needs a column of the case that the index table does not copy.
 
     The same conditions on the same values (the triggers copy them in the same transaction), so the same
     cases; but the engine sorts or counts the matches without visiting each case, then looks up only those
-    it returns.
+    it returns. `few`: the caller counted few matches; they are then collected first (GIN) and sorted, never
+    looked for along a sort index (which the planner, not knowing a rare word, might walk to its end).
     """
     engine_query = _engine_query(user, query, "postgresql")
     if engine_query is None:
         return None
+    condition, params = engine_query
+    matched = text(condition).bindparams(**params)
+    if few:  # OFFSET 0 keeps the planner from merging the matches into the sorted walk
+        source = select(INDEX_TABLE).where(matched).offset(0).subquery("case_search_matches")
+        replace = _index_replacer(source)
+    else:
+        replace = _TO_INDEX
     try:
-        moved = visitors.replacement_traverse(stmt, {}, _to_index)
+        moved = visitors.replacement_traverse(stmt, {}, replace)
     except NotOnIndex:
         return None
-    condition, params = engine_query
-    return moved.where(text(condition).bindparams(**params))
+    return moved if few else moved.where(matched)

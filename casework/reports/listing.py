@@ -236,14 +236,17 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int):
         return None
     ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
     if postgresql:
-        return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit)
+        few = count < search.DRIVE_BY_SORT_FROM
+        return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit, few)
     return lambda position, limit: _sqlite_recent_page_ids(ids, user, filters, position, limit)
 
 
-def _postgresql_page_ids(ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int) -> Select:
+def _postgresql_page_ids(
+    ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int, few: bool
+) -> Select:
     """PostgreSQL: the page's ids selected on the search index table (or, if it cannot be, on the cases)."""
     page = ordered(ids, filters.sort, position).limit(limit)
-    moved = search.over_index(page, user, filters.q)
+    moved = search.over_index(page, user, filters.q, few=few)
     return page.where(text_condition(user, filters)) if moved is None else moved
 
 
