@@ -219,7 +219,7 @@ def page_records(stmt: Select, sort: str, cursor: Cursor | None, size: int, page
     return records
 
 
-def text_page_ids(user: User, filters: CaseFilters, today: date, count: int):
+def text_page_ids(user: User, filters: CaseFilters, today: date, count: int, cursor: Cursor | None):
     """For a text search, a function of (cursor, size) giving the ids of that page (a list, or a select), or None:
     then the text condition goes into the page query itself (text_condition).
 
@@ -234,11 +234,15 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int):
     common = dialect == "sqlite" and filters.sort in ("newest", "oldest") and count >= search.DRIVE_BY_SORT_FROM
     if not (postgresql or common):
         return None
-    ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
     if postgresql:
+        ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
         few = count < search.DRIVE_BY_SORT_FROM
         return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit, few)
-    return lambda position, limit: _sqlite_recent_page_ids(ids, user, filters, position, limit)
+    edge = _sqlite_window_edge(user, filters, cursor)
+    if edge is None:
+        return None
+    ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
+    return lambda position, limit: _sqlite_window_page_ids(ids, user, filters, position, limit, edge)
 
 
 def _postgresql_page_ids(
@@ -254,37 +258,48 @@ WINDOW_PAGES = 4  # SQLite: a common word's page looks first among this many pag
 WINDOW_SPREAD = 20  # ... unless they are spread over more than this many ids each: then the list of all is as quick
 
 
-def _sqlite_recent_page_ids(ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int):
+def _sqlite_window_edge(user: User, filters: CaseFilters, cursor: Cursor | None) -> int | None:
+    """SQLite, a common word: the id where the window of the next matches in id order ends (see
+    _sqlite_window_page_ids), or None when there is no window worth looking in."""
+    newest = filters.sort == "newest"
+    beyond = cursor.id if cursor else None
+    start = cursor.id if cursor else (db.session.scalar(select(func.max(Case.id))) or 0 if newest else 0)
+    page = filters.per_page + 1
+    # How far apart the matches are, from a page of them first: a probe for a rarer word costs more than it saves.
+    first = search.nth_match_id(user, filters.q, page, descending=newest, beyond=beyond)
+    if first is None or abs(start - first) > page * WINDOW_SPREAD:
+        return None
+    window = page * WINDOW_PAGES * (4 if filters.used() else 1)
+    return search.nth_match_id(user, filters.q, window, descending=newest, beyond=beyond)
+
+
+def _sqlite_window_page_ids(
+    ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int, edge: int
+) -> list[int] | Select:
     """SQLite, a common word: the page's ids found among the next matches in id order, when that is sure to be right.
 
     Walking the sort index against the list of every match costs a list of every match (for a word in 40% of a
     million cases, 400,000 ids and a quarter of a second). Cases are numbered as they come, so the newest
-    matches are nearly always those with the highest ids: take the next window of matches in id order (FTS5 stops
-    there), sort them, and keep the page if it is full and no case outside the window (any case, visible or not)
-    falls between the cursor and the page's last row. Otherwise, the list of every match, as before.
+    matches are nearly always those with the highest ids: take the next window of matches in id order, up to
+    `edge` (FTS5 stops there), sort them, and keep the page if it is full and no case outside the window (any
+    case, visible or not) falls between the cursor and the page's last row. Otherwise, the list of every match.
     """
     newest = filters.sort == "newest"
-    window = limit * WINDOW_PAGES * (4 if filters.used() else 1)
-    edge = search.nth_match_id(user, filters.q, window, descending=newest, beyond=position.id if position else None)
-    everything = ordered(ids.where(text_condition(user, filters, common=True)), filters.sort, position).limit(limit)
-    start = position.id if position else (db.session.scalar(select(func.max(Case.id))) or 0 if newest else 0)
-    if edge is None or abs(start - edge) > window * WINDOW_SPREAD:
-        return everything
     window_ids = (edge, 2**63 - 1) if newest else (0, edge)
     in_window = search.match_clause(user, filters.q, "sqlite", ids=window_ids)
     found = db.session.execute(
         ordered(ids.add_columns(Case.created_at).where(in_window), filters.sort, position).limit(limit)
     ).all()
-    if len(found) < limit:
-        return everything
-    last = tuple_(found[-1].created_at, found[-1].id)
-    key = tuple_(Case.created_at, Case.id)
-    between = [key > last, Case.id < edge] if newest else [key < last, Case.id > edge]
-    if position:
-        between.append(key < tuple_(position.key, position.id) if newest else key > tuple_(position.key, position.id))
-    if db.session.execute(select(Case.id).where(*between).limit(1)).first() is not None:
-        return everything
-    return [row.id for row in found]
+    if len(found) == limit:
+        last = tuple_(found[-1].created_at, found[-1].id)
+        key = tuple_(Case.created_at, Case.id)
+        between = [key > last, Case.id < edge] if newest else [key < last, Case.id > edge]
+        if position:
+            after = tuple_(position.key, position.id)
+            between.append(key < after if newest else key > after)
+        if db.session.execute(select(Case.id).where(*between).limit(1)).first() is None:
+            return [row.id for row in found]
+    return ordered(ids.where(text_condition(user, filters, common=True)), filters.sort, position).limit(limit)
 
 
 ROW_COLUMNS = (
@@ -359,7 +374,7 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
         count, exact = cursor.count, cursor.count_is_exact
     else:
         count, exact = count_cases(user, filters, today)
-    page_ids = text_page_ids(user, filters, today, count)
+    page_ids = text_page_ids(user, filters, today, count, cursor)
     text_match = None if page_ids else text_condition(user, filters, common=count >= search.DRIVE_BY_SORT_FROM)
     stmt = filtered_cases(user, filters, today, text_match)
     records = page_records(stmt, filters.sort, cursor, filters.per_page + 1, page_ids)
