@@ -370,6 +370,8 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
     """
     today = today or date.today()
     cursor = decode_cursor(filters.sort, filters.after)
+    if filters.has_text:
+        search.plan_for_the_words()
     if cursor:
         count, exact = cursor.count, cursor.count_is_exact
     else:
