@@ -6,17 +6,24 @@ One interface, two engines:
 - SQLite: an FTS5 table `case_search` whose rowid is the case id, with four columns: `body`
   (narrative, party names and handles, notes shared with every office) and one column per
   office for that office's internal notes (`notes_eoa`, `notes_conduct`, `notes_umpd`).
-- PostgreSQL: a table `case_search(case_id, document tsvector)` with a GIN index; the same four
-  parts are weighted A (body), B (EOA notes), C (Conduct notes), D (UMPD notes).
+- PostgreSQL: a table `case_search(case_id, <the case's list columns>, document tsvector)` with a GIN
+  index. The document holds no weights (a weighted query makes GIN recheck every match): the body's words
+  are plain lexemes and each office's internal notes are lexemes in that office's namespace ('eoa threat'),
+  so a search in the body and the EOA notes asks for `('threat' | 'eoa threat')`. Beside the document the
+  table keeps a copy of the columns the case list filters and sorts on (INDEX_COLUMNS: created_at, status,
+  office, restriction, assignee ...), so a count or a page of a text search reads the index table alone and
+  visits only the cases it shows (over_index).
 
 A user's text search only looks at the parts they may read: the body, plus the internal notes
 of their own office (auditors: every part; administrators never search text).
 
-The index is kept in step by SQL triggers on `cases` (narrative), `parties` and `notes`, so
+The index is kept in step by SQL triggers on `cases` (narrative; on PostgreSQL also the copied columns),
+`parties` and `notes`, so
 whichever service writes a case, the index follows in the same transaction without any call.
 `reindex_case(case_id)` and `reindex_all()` rebuild by hand (`flask search reindex`); the demo
 seeder suspends the triggers for its bulk load and rebuilds the new range in bulk SQL at the end.
-The migration 0004 holds a frozen copy of the same statements; a test checks they agree.
+The migrations 0004 (SQLite) and 0007 (PostgreSQL) hold frozen copies of the same statements; a test checks
+they agree.
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, Select, column, table, text
+from sqlalchemy import ColumnElement, Select, Table, column, select, table, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import ColumnClause
 
 from casework.extensions import db
 from casework.models import Case, User
@@ -96,36 +105,78 @@ def _pg_notes(office: str | None) -> str:
     return f"string_agg(body, ' ') FILTER (WHERE {where})"
 
 
+def _pg_namespaced(office: str) -> str:
+    """An office's internal notes as lexemes in that office's namespace ('eoa threat'): no parsed word holds a
+    space, so a namespaced lexeme never meets a word of the body."""
+    return (
+        f"array_to_tsvector(ARRAY(SELECT '{office} ' || lexeme "
+        f"FROM unnest(tsvector_to_array(to_tsvector('english', coalesce(n.{office}, '')))) lexeme))"
+    )
+
+
+# The case's columns that the case list filters and sorts on, copied beside the document.
+INDEX_COLUMNS = (
+    "created_at",
+    "status",
+    "office",
+    "restricted",
+    "assignee_id",
+    "risk_level",
+    "disposition",
+    "urgent",
+    "due_on",
+)
+_INDEX_COLUMN_LIST = ", ".join(INDEX_COLUMNS)
+
 PG_DOCUMENT = (
-    "SELECT c.id, "
-    "setweight(to_tsvector('english', c.narrative || ' ' || coalesce(p.txt, '') || ' ' || coalesce(n.shared, '')), 'A')"
-    " || setweight(to_tsvector('english', coalesce(n.eoa, '')), 'B')"
-    " || setweight(to_tsvector('english', coalesce(n.conduct, '')), 'C')"
-    " || setweight(to_tsvector('english', coalesce(n.umpd, '')), 'D') "
+    "SELECT c.id, {columns}, "
+    "to_tsvector('english', c.narrative || ' ' || coalesce(p.txt, '') || ' ' || coalesce(n.shared, ''))"
+    "{namespaced} "
     "FROM cases c "
     "LEFT JOIN LATERAL (SELECT string_agg(concat_ws(' ', name, handle, handle_normalized), ' ') AS txt "
     "FROM parties WHERE parties.case_id = c.id) p ON true "
     "LEFT JOIN LATERAL (SELECT {shared} AS shared, {eoa} AS eoa, {conduct} AS conduct, {umpd} AS umpd "
     "FROM notes WHERE notes.case_id = c.id) n ON true".format(
-        shared=_pg_notes(None), **{o: _pg_notes(o) for o in NOTE_OFFICES}
+        columns=", ".join(f"c.{name}" for name in INDEX_COLUMNS),
+        namespaced="".join(f" || {_pg_namespaced(o)}" for o in NOTE_OFFICES),
+        shared=_pg_notes(None),
+        **{o: _pg_notes(o) for o in NOTE_OFFICES},
     )
 )
-PG_UPSERT_TAIL = " ON CONFLICT (case_id) DO UPDATE SET document = EXCLUDED.document"
+PG_INSERT = f"INSERT INTO case_search (case_id, {_INDEX_COLUMN_LIST}, document) "
+PG_UPSERT_TAIL = (
+    f" ON CONFLICT (case_id) DO UPDATE SET ({_INDEX_COLUMN_LIST}, document) = "
+    f"({', '.join(f'EXCLUDED.{name}' for name in INDEX_COLUMNS)}, EXCLUDED.document)"
+)
+_NEW_COLUMNS = ", ".join(f"NEW.{name}" for name in INDEX_COLUMNS)
 
-PG_CREATE = [
+PG_TABLE = (
     "CREATE TABLE case_search (case_id integer PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE, "
-    "document tsvector NOT NULL)",
-    "CREATE INDEX ix_case_search_document ON case_search USING gin (document)",
+    "created_at timestamp without time zone NOT NULL, status varchar(32) NOT NULL, office varchar(16) NOT NULL, "
+    "restricted boolean NOT NULL, assignee_id integer, risk_level varchar(16), disposition varchar(32), "
+    "urgent boolean NOT NULL, due_on date, document tsvector NOT NULL)"
+)
+PG_GIN_INDEX = "CREATE INDEX ix_case_search_document ON case_search USING gin (document)"
+# For a common word, a sorted page walks one of these and stops after a page of matches.
+PG_SORT_INDEXES = [
+    "CREATE INDEX ix_case_search_created ON case_search (created_at, case_id)",
+    "CREATE INDEX ix_case_search_due ON case_search (due_on, case_id)",
+]
+PG_FUNCTIONS = [
     "CREATE FUNCTION case_search_refresh(target integer) RETURNS void LANGUAGE sql AS $$ "
-    f"INSERT INTO case_search (case_id, document) {PG_DOCUMENT} WHERE c.id = target{PG_UPSERT_TAIL} $$",
-    "CREATE FUNCTION case_search_on_case() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN PERFORM case_search_refresh(NEW.id); RETURN NULL; END $$",
+    f"{PG_INSERT}{PG_DOCUMENT} WHERE c.id = target{PG_UPSERT_TAIL} $$",
+    # A new case or a new narrative rebuilds the document; any other change only copies the columns.
+    "CREATE FUNCTION case_search_on_case() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_OP = 'INSERT' OR NEW.narrative IS DISTINCT FROM OLD.narrative THEN PERFORM case_search_refresh(NEW.id); "
+    f"ELSE UPDATE case_search SET ({_INDEX_COLUMN_LIST}) = ({_NEW_COLUMNS}) WHERE case_id = NEW.id "
+    f"AND ({_INDEX_COLUMN_LIST}) IS DISTINCT FROM ({_NEW_COLUMNS}); END IF; RETURN NULL; END $$",
     "CREATE FUNCTION case_search_on_part() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "IF TG_OP <> 'INSERT' THEN PERFORM case_search_refresh(OLD.case_id); END IF; "
     "IF TG_OP <> 'DELETE' THEN PERFORM case_search_refresh(NEW.case_id); END IF; RETURN NULL; END $$",
 ]
+PG_CREATE = [PG_TABLE, PG_GIN_INDEX, *PG_SORT_INDEXES, *PG_FUNCTIONS]
 PG_TRIGGERS = {
-    "case_search_cases": "AFTER INSERT OR UPDATE OF narrative ON cases FOR EACH ROW "
+    "case_search_cases": f"AFTER INSERT OR UPDATE OF narrative, {_INDEX_COLUMN_LIST} ON cases FOR EACH ROW "
     "EXECUTE FUNCTION case_search_on_case()",
     "case_search_parties": "AFTER INSERT OR UPDATE OR DELETE ON parties FOR EACH ROW "
     "EXECUTE FUNCTION case_search_on_part()",
@@ -187,12 +238,10 @@ def reindex_all(session: Session | None = None, *, from_id: int = 0) -> int:
         many = session.scalar(text("SELECT count(*) FROM cases WHERE id >= :from_id"), params) >= BULK_ROWS
         if many:  # building a GIN index once is far quicker than growing it row by row
             session.execute(text("DROP INDEX ix_case_search_document"))
-        result = session.execute(
-            text(f"INSERT INTO case_search (case_id, document) {PG_DOCUMENT} WHERE c.id >= :from_id"), params
-        )
+        result = session.execute(text(f"{PG_INSERT}{PG_DOCUMENT} WHERE c.id >= :from_id"), params)
         if many:
             session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-            session.execute(text(PG_CREATE[1]))
+            session.execute(text(PG_GIN_INDEX))
         return result.rowcount
     if from_id <= 0:
         session.execute(text("DELETE FROM case_search"))
@@ -235,6 +284,21 @@ def searchable_parts(user: User) -> tuple[str, ...]:
     return ("body", office) if office in NOTE_OFFICES else ("body",)
 
 
+# A namespaced copy of each lexeme of a tsquery's text: 'threat' -> ('threat' | 'eoa threat').
+_LEXEME = r"'((?:[^']|'')*)'"
+
+
+def _pg_tsquery(parts: tuple[str, ...]) -> str:
+    """SQL for the tsquery of the words in :cw_query over the given parts of the document."""
+    parsed = "to_tsquery('english', :cw_query)"  # stems the words and drops stop words, as the index did
+    offices = [p for p in parts if p != "body"]
+    if not offices:
+        return parsed
+    either = " | ".join(["'\\1'", *(f"'{office} \\1'" for office in offices)])
+    pattern, replacement = (value.replace("'", "''") for value in (_LEXEME, f"({either})"))
+    return f"CAST(regexp_replace(CAST({parsed} AS text), '{pattern}', '{replacement}', 'g') AS tsquery)"
+
+
 def _engine_query(user: User, query: str, dialect: str) -> tuple[str, dict[str, str]] | None:
     """The engine's condition on `case_search` for the words of `query` in the parts `user` may read,
     and its bound parameter; None when the query has no words."""
@@ -243,26 +307,29 @@ def _engine_query(user: User, query: str, dialect: str) -> tuple[str, dict[str, 
         return None
     parts = searchable_parts(user)
     if dialect == "postgresql":
-        weights = "".join(PG_WEIGHTS[p] for p in parts)
-        tsquery = " & ".join(f"{w}:{weights}" for w in words)
-        return "case_search.document @@ to_tsquery('english', :cw_query)", {"cw_query": tsquery}
+        return f"case_search.document @@ {_pg_tsquery(parts)}", {"cw_query": " & ".join(words)}
     columns = " ".join("body" if p == "body" else f"notes_{p}" for p in parts)
     fts = "{" + columns + "} : (" + " AND ".join(f'"{w}"' for w in words) + ")"
     return "case_search MATCH :cw_query", {"cw_query": fts}
 
 
-def match_clause(user: User, query: str, dialect: str, *, common: bool = False) -> ColumnElement[bool] | None:
+def match_clause(
+    user: User, query: str, dialect: str, *, common: bool = False, ids: tuple[int, int] | None = None
+) -> ColumnElement[bool] | None:
     """A condition on Case.id selecting the cases whose readable text holds every word of `query`.
 
     None when the query has no words. Words match after English stemming ("threatened" finds
     "threatening"), not as prefixes: on a million cases a prefix of a common word costs tens of
-    milliseconds on FTS5, an exact term a few.
+    milliseconds on FTS5, an exact term a few. `ids`: only the cases whose id is in this (low, high) range.
     """
     engine_query = _engine_query(user, query, dialect)
     if engine_query is None:
         return None
     condition, params = engine_query
     key = "case_id" if dialect == "postgresql" else "rowid"
+    if ids is not None:
+        condition += f" AND {key} BETWEEN :cw_low AND :cw_high"
+        params = {**params, "cw_low": ids[0], "cw_high": ids[1]}
     matches = text(f"SELECT {key} FROM case_search WHERE {condition}").bindparams(**params)
     # SQLite drives the query from the IN list whenever it can. That is right for a rare word (a few
     # cases, sorted in memory) but slow for a common one on a sorted page (thousands of random row reads,
@@ -272,15 +339,107 @@ def match_clause(user: User, query: str, dialect: str, *, common: bool = False) 
     return column.in_(matches)
 
 
+def plan_for_the_words(session: Session | None = None) -> None:
+    """PostgreSQL: plan the rest of this transaction's statements for their values, never as generic plans.
+
+    The driver prepares a statement run often, and PostgreSQL may then plan it once for any tsquery: with the
+    selectivity of no word in particular, which for a word in 40% of the cases reads all of them (a count:
+    30 ms -> 180 ms). SQLite: nothing to do.
+    """
+    session = session or db.session
+    if _dialect(session) == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def nth_match_id(user: User, query: str, n: int, *, descending: bool, beyond: int | None = None) -> int | None:
+    """SQLite: the id of the n-th case (1-based) matching `query`, counted from the highest id down (descending)
+    or from the lowest up, starting past `beyond`; None when fewer cases match. FTS5 walks its lists in id
+    order and stops there, however common the words."""
+    engine_query = _engine_query(user, query, "sqlite")
+    if engine_query is None:
+        return None
+    condition, params = engine_query
+    if beyond is not None:
+        condition += " AND rowid < :cw_beyond" if descending else " AND rowid > :cw_beyond"
+        params = {**params, "cw_beyond": beyond}
+    order = "DESC" if descending else "ASC"
+    sql = f"SELECT rowid FROM case_search WHERE {condition} ORDER BY rowid {order} LIMIT 1 OFFSET :cw_skip"
+    return db.session.scalar(text(sql).bindparams(**params, cw_skip=n - 1))
+
+
 def join_matches(stmt: Select, user: User, query: str, dialect: str) -> Select:
     """`stmt` (over Case) joined to the index and kept to the cases whose readable text holds every word.
 
     Unlike match_clause's list, a join lets the engine read the index lazily: a capped count of a common
     word stops after its cap instead of collecting every match first. `stmt` unchanged without words.
+    On PostgreSQL, `stmt` read from the index table instead, when it can be (over_index).
     """
     engine_query = _engine_query(user, query, dialect)
     if engine_query is None:
         return stmt
+    if dialect == "postgresql" and (moved := over_index(stmt, user, query)) is not None:
+        return moved  # the index table alone, without visiting each case (see over_index)
     condition, params = engine_query
     key = SEARCH_TABLE.c.case_id if dialect == "postgresql" else SEARCH_TABLE.c.rowid
     return stmt.join(SEARCH_TABLE, key == Case.id).where(text(condition).bindparams(**params))
+
+
+# --- PostgreSQL: reading the index table instead of the cases -----------------------------------
+
+INDEX_TABLE = table(
+    "case_search",
+    column("case_id", Case.__table__.c.id.type),
+    *(column(name, Case.__table__.c[name].type) for name in INDEX_COLUMNS),
+)
+
+
+class NotOnIndex(LookupError):
+    """The statement uses a column of the case that the index table does not copy."""
+
+
+def _index_replacer(source):
+    """A replacement_traverse function putting `source` (the index table, or a subquery of it) for the cases."""
+    columns = {"id": source.c.case_id, **{name: source.c[name] for name in INDEX_COLUMNS}}
+
+    def replace(element):
+        if isinstance(element, Table) and element.name == Case.__tablename__:
+            return source
+        owner = getattr(element, "table", None)
+        if isinstance(element, ColumnClause) and isinstance(owner, Table) and owner.name == Case.__tablename__:
+            try:
+                return columns[element.name]
+            except KeyError:
+                raise NotOnIndex(element.name) from None
+        return None
+
+    return replace
+
+
+_TO_INDEX = _index_replacer(INDEX_TABLE)
+
+
+def over_index(stmt: Select, user: User, query: str, *, few: bool = False) -> Select | None:
+    """PostgreSQL: `stmt` (over Case, its conditions, order and limit included) read from the index table,
+    kept to the cases whose readable text holds every word of `query`; None when `query` has no words or
+    `stmt` needs a column of the case that the index table does not copy.
+
+    The same conditions on the same values (the triggers copy them in the same transaction), so the same
+    cases; but the engine sorts or counts the matches without visiting each case, then looks up only those
+    it returns. `few`: the caller counted few matches; they are then collected first (GIN) and sorted, never
+    looked for along a sort index (which the planner, not knowing a rare word, might walk to its end).
+    """
+    engine_query = _engine_query(user, query, "postgresql")
+    if engine_query is None:
+        return None
+    condition, params = engine_query
+    matched = text(condition).bindparams(**params)
+    if few:  # OFFSET 0 keeps the planner from merging the matches into the sorted walk
+        source = select(INDEX_TABLE).where(matched).offset(0).subquery("case_search_matches")
+        replace = _index_replacer(source)
+    else:
+        replace = _TO_INDEX
+    try:
+        moved = visitors.replacement_traverse(stmt, {}, replace)
+    except NotOnIndex:
+        return None
+    return moved if few else moved.where(matched)

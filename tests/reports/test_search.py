@@ -1,6 +1,8 @@
 """Full-text search over narratives, party names and handles, and notes, on SQLite FTS5 and PostgreSQL."""
 
 import importlib
+import re
+from datetime import date
 
 import pytest
 from sqlalchemy import text
@@ -8,7 +10,7 @@ from sqlalchemy import text
 from casework import search
 from casework.extensions import db
 from tests import factories
-from tests.reports.helpers import make_case, references
+from tests.reports.helpers import make_case, references, result_heading
 
 
 def _search(client, words: str, extra: str = "") -> list[str]:
@@ -125,12 +127,14 @@ def search_ids(word: str):
     return select(Case.id).where(search.match_clause(auditor, word, db.session.get_bind().dialect.name))
 
 
-def test_the_migration_holds_the_same_search_sql_as_the_search_module():
-    migration = importlib.import_module("migrations.versions.0004_lists_search")
-    assert migration.SQLITE_CREATE == [search.SQLITE_TABLE]
-    assert search.trigger_statements("sqlite") == migration.SQLITE_TRIGGERS
-    assert migration.PG_CREATE == search.PG_CREATE
-    assert search.trigger_statements("postgresql") == migration.PG_TRIGGERS
+def test_the_migrations_hold_the_same_search_sql_as_the_search_module():
+    sqlite = importlib.import_module("migrations.versions.0004_lists_search")
+    assert sqlite.SQLITE_CREATE == [search.SQLITE_TABLE]
+    assert search.trigger_statements("sqlite") == sqlite.SQLITE_TRIGGERS
+    postgresql = importlib.import_module("migrations.versions.0007_search_index_table")
+    assert postgresql.PG_CREATE == search.PG_CREATE
+    assert search.trigger_statements("postgresql") == postgresql.PG_TRIGGERS
+    assert postgresql.PG_BUILD == search.PG_INSERT + search.PG_DOCUMENT
 
 
 def test_a_common_word_walks_the_sort_order_and_finds_the_same_cases(client, login_as, monkeypatch):
@@ -142,3 +146,142 @@ def test_a_common_word_walks_the_sort_order_and_finds_the_same_cases(client, log
     monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)  # as if "hiking" were common
     assert _search(client, "hiking group") == expected
     assert _search(client, "hiking", "sort=oldest") == expected[::-1]
+
+
+def test_an_edited_note_and_a_changed_handle_are_reflected_at_once(client, login_as):
+    login_as("intake")
+    case = make_case(1)
+    note = factories.NoteFactory(case_id=case.id, office="eoa", visibility="shared", body="Met the tutor.")
+    party = factories.PartyFactory(case=case, name="Ines Okafor", handle="@first_handle")
+    db.session.flush()
+    assert _search(client, "tutor") == [case.reference]
+    note.body = "Met the librarian."
+    party.handle = "@second_handle"
+    db.session.flush()
+    assert _search(client, "tutor") == []
+    assert _search(client, "librarian") == [case.reference]
+    assert _search(client, "first_handle") == []
+    assert _search(client, "second_handle") == [case.reference]
+
+
+def test_a_search_with_filters_follows_each_change_of_state_office_and_assignee(client, login_as, make_user):
+    intake = login_as("intake")
+    case = make_case(1, narrative="A sailing team group chat.", status="triaged", office="eoa")
+    make_case(2, narrative="A sailing club account.", status="received", office="conduct")
+    assert _search(client, "sailing", "state=triaged") == [case.reference]
+    assert _search(client, "sailing", "office=eoa") == [case.reference]
+    case.status, case.office, case.assignee_id = "referred_umpd", "umpd", intake.id
+    case.risk_level, case.urgent = "high", True
+    db.session.flush()
+    assert _search(client, "sailing", "state=triaged") == []
+    assert _search(client, "sailing", "state=referred_umpd&office=umpd") == [case.reference]
+    assert _search(client, "sailing", "assignee=me&risk=high&urgent=1") == [case.reference]
+
+
+def test_a_search_neither_shows_nor_counts_a_case_made_restricted_or_recused_from(client, login_as, make_user):
+    intake = login_as("intake")
+    other = make_user("investigator")
+    hidden = make_case(1, narrative="The glider society page.")
+    recused = make_case(2, narrative="The glider society chat.")
+    shown = make_case(3, narrative="The glider society forum.")
+    response = client.get("/cases/all", query_string={"q": "glider"})
+    assert result_heading(response.get_data(as_text=True)) == "3 cases"
+    hidden.restricted, hidden.assignee_id = True, other.id
+    factories.RecusalFactory(case_id=recused.id, user_id=intake.id)
+    db.session.flush()
+    response = client.get("/cases/all", query_string={"q": "glider"})
+    page = response.get_data(as_text=True)
+    assert references(page) == [shown.reference]
+    assert result_heading(page) == "1 case"
+
+
+def test_a_search_pages_through_many_matches_in_each_sort_order(client, login_as):
+    login_as("intake")
+    cases = [make_case(n, narrative=f"The rowing crew chat, message {n}.", due_on=None) for n in range(30)]
+    make_case(99, narrative="Unrelated.")
+    newest = [c.reference for c in reversed(cases)]
+    for sort, expected in (("newest", newest), ("oldest", newest[::-1]), ("due", [c.reference for c in cases])):
+        seen, after = [], ""
+        for _ in range(3):
+            response = client.get(
+                "/cases/all", query_string={"q": "rowing", "sort": sort, "per_page": 25, "after": after}
+            )
+            page = response.get_data(as_text=True)
+            seen += references(page)
+            match = re.search(r"after=([\w-]+)", page)
+            if not match:
+                break
+            after = match.group(1)
+        assert seen == expected, sort
+
+
+def test_the_postgresql_index_table_holds_the_list_columns_of_every_case(client, login_as, make_user):
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the copied columns exist on PostgreSQL only")
+    intake = login_as("intake")
+    case = make_case(1, narrative="A chess club account.")
+    make_case(2, status="closed")
+    case.status, case.assignee_id, case.restricted, case.due_on = "triaged", intake.id, True, date(2026, 4, 1)
+    db.session.flush()
+    columns = ", ".join(search.INDEX_COLUMNS)
+    copies = f"SELECT id, {columns} FROM cases EXCEPT SELECT case_id, {columns} FROM case_search"  # noqa: S608
+    differing = db.session.scalar(text(f"SELECT count(*) FROM ({copies}) d"))  # noqa: S608
+    assert differing == 0
+
+
+def test_a_statement_on_a_column_the_index_does_not_copy_is_not_moved_to_it(make_user):
+    from sqlalchemy import select
+
+    from casework.models import Case
+
+    auditor = make_user("auditor")
+    assert search.over_index(select(Case.id).where(Case.narrative == "x"), auditor, "word") is None
+    assert search.over_index(select(Case.id).where(Case.status == "closed"), auditor, "word") is not None
+
+
+@pytest.mark.parametrize(("renumbered", "spread"), [(False, 20), (True, 20), (False, 0)])
+def test_a_common_word_pages_newest_and_oldest_first_even_when_ids_do_not_follow_dates(
+    client, login_as, monkeypatch, renumbered, spread
+):
+    from casework.reports import listing
+
+    login_as("intake")
+    cases = [make_case(n, narrative=f"The curling league chat, message {n}.") for n in range(30)]
+    if renumbered:  # the lowest id is now the newest case, the highest the oldest
+        cases[0].created_at, cases[-1].created_at = cases[-1].created_at, cases[0].created_at
+        cases[0], cases[-1] = cases[-1], cases[0]
+        db.session.flush()
+    monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)  # as if "curling" were common
+    monkeypatch.setattr(listing, "WINDOW_PAGES", 1)  # a window of one page of matches
+    monkeypatch.setattr(listing, "WINDOW_SPREAD", spread)  # 0: as if the matches were too far apart for a window
+    newest = [c.reference for c in reversed(cases)]
+    for sort, expected in (("newest", newest), ("oldest", newest[::-1])):
+        seen, after = [], ""
+        for _ in range(3):
+            query = {"q": "curling", "sort": sort, "per_page": 25, "after": after}
+            page = client.get("/cases/all", query_string=query).get_data(as_text=True)
+            seen += references(page)
+            match = re.search(r"after=([\w-]+)", page)
+            if not match:
+                break
+            after = match.group(1)
+        assert seen == expected, sort
+
+
+def test_a_conduct_officer_finds_and_counts_only_cases_referred_to_conduct(client, login_as):
+    login_as("conduct_officer")
+    referred = make_case(1, status="referred_conduct", office="conduct", narrative="The lacrosse team chat.")
+    factories.ReferralFactory(case_id=referred.id, office="conduct")
+    make_case(2, status="triaged", narrative="The lacrosse club page.")
+    page = client.get("/cases/all", query_string={"q": "lacrosse"}).get_data(as_text=True)
+    assert references(page) == [referred.reference]
+    assert result_heading(page) == "1 case"
+
+
+def test_a_search_without_words_lists_and_counts_every_visible_case(client, login_as):
+    login_as("intake")
+    cases = [make_case(n) for n in range(2)]
+    db.session.execute(text("DELETE FROM case_search"))  # the list does not depend on the index then
+    page = client.get("/cases/all", query_string={"q": "!!!"}).get_data(as_text=True)
+    assert references(page) == [c.reference for c in reversed(cases)]
+    assert result_heading(page) == "2 cases"
