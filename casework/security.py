@@ -6,7 +6,9 @@ template with a `style=` attribute or an inline `<script>` breaks in the browser
 """
 
 from flask import Flask, Request, Response, request
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -76,11 +78,17 @@ class DatabaseIdConverter(IntegerConverter):
 
 
 class CaseworkRequest(Request):
-    """A request whose form and files never hold a field without a name.
+    """A request whose form and query never hold a NUL byte, nor a form field without a name.
 
+    A NUL byte has no place in any text a person types, and PostgreSQL refuses it in text, even as a query
+    parameter (the request would end in an error): it is dropped from every name and value.
     A multipart part without a `name` reaches Werkzeug's form as the key None, which form libraries
     (WTForms' FieldList, for one) expect to be a string: such a part is dropped, as no form asked for it.
     """
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        return _without_nul(super().args)
 
     def _load_form_data(self) -> None:
         super()._load_form_data()
@@ -90,7 +98,15 @@ class CaseworkRequest(Request):
                 if attribute == "files":
                     for upload in data.getlist(None):
                         upload.close()  # request.close() only closes the files it still holds
-                self.__dict__[attribute] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
+                self.__dict__[attribute] = data = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
+            if attribute == "form" and data is not None:
+                self.__dict__[attribute] = _without_nul(data)
+
+
+def _without_nul(data: MultiDict) -> MultiDict:
+    if not any("\x00" in key or "\x00" in value for key, value in data.items(multi=True)):
+        return data
+    return type(data)((key.replace("\x00", ""), value.replace("\x00", "")) for key, value in data.items(multi=True))
 
 
 def register_security(app: Flask) -> None:

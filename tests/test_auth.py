@@ -36,11 +36,9 @@ def test_home_requires_sign_in(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_an_email_with_a_nul_byte_is_refused_like_any_unknown_email(client, make_user, db):
+def test_a_nul_byte_in_the_sign_in_email_is_dropped_not_an_error(client, make_user, db):
     user = make_user()
-    response = _login(client, user.email + "\x00")
-    assert response.status_code == 200
-    assert b"Sign-in failed" in response.data
+    assert _login(client, user.email + "\x00").status_code == 302  # signed in as the email without it
 
 
 def test_wrong_password_is_refused_with_a_generic_message(client, make_user, db):

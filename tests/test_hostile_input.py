@@ -344,3 +344,18 @@ def test_every_route_that_takes_a_form_is_covered(app):
 def test_every_trigger_of_the_workflow_is_covered():
     fired = {target.url.rsplit("/", 1)[1] for target in TARGETS if "/actions/" in target.url}
     assert set(_workflow_fields()) <= fired
+
+
+def test_a_nul_byte_is_dropped_from_what_staff_type_and_search_for(client, login_as, db):
+    """PostgreSQL refuses a NUL byte in text, even as a query parameter: it never reaches the database."""
+    from casework.models import Note
+
+    case = factories.CaseFactory(status="referred_conduct", office="conduct")
+    factories.ReferralFactory(case_id=case.id, office="conduct")
+    login_as("conduct_officer")
+    saved = client.post(
+        f"/cases/{case.reference}/notes", data={"note-body": "Hearing\x00 moved", "note-visibility": "office"}
+    )
+    assert saved.status_code == 302
+    assert db.session.scalars(db.select(Note.body).where(Note.case_id == case.id)).one() == "Hearing moved"
+    assert client.get("/cases/all?q=hearing%00&state=open%00").status_code == 200
