@@ -21,7 +21,8 @@ the change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 import flask_sqlalchemy.session
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 READ_METHODS = frozenset({"GET", "HEAD"})
 _PENDING = "casework.after_read"
 _write_phase: ContextVar[bool] = ContextVar("casework_write_phase", default=False)
+_read_only: ContextVar[bool] = ContextVar("casework_read_only", default=False)
 
 
 class WriteInReadRequest(RuntimeError):
@@ -39,8 +41,20 @@ class WriteInReadRequest(RuntimeError):
 
 
 def read_request() -> bool:
-    """True while serving a GET or HEAD request outside its write phase."""
-    return has_request_context() and request.method in READ_METHODS and not _write_phase.get()
+    """True while serving a GET or HEAD request, or inside read_only(), outside a write phase."""
+    reading = _read_only.get() or (has_request_context() and request.method in READ_METHODS)
+    return reading and not _write_phase.get()
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Work outside a request that only reads (a background refresh) is a read request: on SQLite its
+    transaction begins deferred instead of taking the write lock, and a write in it is refused."""
+    token = _read_only.set(True)
+    try:
+        yield
+    finally:
+        _read_only.reset(token)
 
 
 def after_read(session: Session, work: Callable[[Session], object]) -> None:

@@ -16,6 +16,9 @@ def test_read_requests_begin_deferred_and_changes_begin_immediate(app):
     with app.test_request_context("/cases/OH-2026-00001/notes", method="POST"):
         assert transactions.begin_statement() == "BEGIN IMMEDIATE"
     assert transactions.begin_statement() == "BEGIN IMMEDIATE"  # the CLI, outside any request
+    with transactions.read_only():  # a background refresh of figures
+        assert transactions.begin_statement() == "BEGIN"
+    assert transactions.begin_statement() == "BEGIN IMMEDIATE"
 
 
 def test_a_view_recorded_in_a_get_request_is_written_by_the_commit(app, db):

@@ -8,23 +8,31 @@ or a restricted case of their own; so a busy dashboard costs one computation a m
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Float, and_, case, cast, func, select, text
 
+from casework import transactions
 from casework.access import sees_as_role, visibility_clause
 from casework.cases.queries import awaiting_acknowledgement_states, open_states
 from casework.extensions import db
 from casework.models import Case, CaseBehaviour, CaseEvent, CasePlatform, User, utcnow
 
+log = logging.getLogger(__name__)
+
 WEEKS = 26
 DEFAULT_CACHE_SECONDS = 60
+REFRESH_AFTER = 0.75  # of an entry's life: from then on it is served while its successor is computed
 _cache: dict[tuple, tuple[float, Dashboard]] = {}
+_refreshing: set[tuple] = set()
 _lock = threading.Lock()
+clock = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -162,20 +170,52 @@ def dashboard_for(user: User, today: date) -> Dashboard:
     """The dashboard for `user`, from the short cache when fresh (DASHBOARD_CACHE_SECONDS).
 
     The figures depend only on which cases the user sees: users who see exactly what their role sees
-    (access.sees_as_role) share one entry per role, anyone else has their own.
+    (access.sees_as_role) share one entry per role, anyone else has their own. An entry past
+    REFRESH_AFTER of its life is still served while one background thread computes its successor, so a
+    busy dashboard is never computed while someone waits (nor stale by more than its lifetime); only a
+    dashboard nobody opened for a while is computed on the spot.
     """
     ttl = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0 if current_app.testing else DEFAULT_CACHE_SECONDS)
     if ttl <= 0:
         return compute_dashboard(user, today)
     key = ("role", user.role, today) if sees_as_role(user) else ("user", user.id, user.role, user.active, today)
-    now = time.monotonic()
+    now = clock()
     with _lock:
         hit = _cache.get(key)
         if hit and hit[0] > now:
-            return hit[1]
+            expires, figures = hit
+            if now >= expires - ttl * (1 - REFRESH_AFTER) and key not in _refreshing:
+                _refreshing.add(key)
+                app = current_app._get_current_object()
+                in_background(lambda: _refresh(app, user.id, key, today, ttl))
+            return figures
     figures = compute_dashboard(user, today)
-    with _lock:
-        for stale in [k for k, (expires, _) in _cache.items() if expires <= now]:
-            del _cache[stale]
-        _cache[key] = (now + ttl, figures)
+    _keep(key, figures, now + ttl)
     return figures
+
+
+def in_background(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="dashboard-refresh", daemon=True).start()
+
+
+def _refresh(app: Flask, user_id: int, key: tuple, today: date, ttl: float) -> None:
+    """Compute the entry `key` anew (in a background thread, with its own session) and keep it."""
+    started = clock()
+    try:
+        with app.app_context(), transactions.read_only():
+            user = db.session.get(User, user_id)
+            if user is not None:
+                _keep(key, compute_dashboard(user, today), started + ttl)
+    except Exception:  # the entry then expires, and the next request computes it
+        log.exception("The dashboard could not be refreshed in the background")
+    finally:
+        with _lock:
+            _refreshing.discard(key)
+
+
+def _keep(key: tuple, figures: Dashboard, expires: float) -> None:
+    now = clock()
+    with _lock:
+        for stale in [k for k, (until, _) in _cache.items() if until <= now]:
+            del _cache[stale]
+        _cache[key] = (expires, figures)

@@ -1,6 +1,7 @@
 """The dashboard: counts and timings over each user's scope, SVG charts with tables, a short cache."""
 
 import re
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -115,3 +116,37 @@ def test_percentile_interpolates_between_values():
     assert dashboard.percentile([4.0], 0.9) == 4.0
     assert dashboard.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
     assert dashboard.percentile([float(n) for n in range(11)], 0.9) == 9.0
+
+
+def test_a_busy_dashboard_is_served_from_the_cache_while_one_background_refresh_computes_its_successor(
+    login_as, app, monkeypatch
+):
+    user = login_as("intake")
+    make_case(1, status="received")
+    app.config["DASHBOARD_CACHE_SECONDS"] = 60
+    dashboard._cache.clear()
+    started: list = []
+    monkeypatch.setattr(dashboard, "in_background", started.append)
+    monkeypatch.setattr(dashboard, "clock", lambda: 1000.0)
+    try:
+        assert dashboard.dashboard_for(user, date.today()).open_total == 1
+        make_case(2, status="received")
+        monkeypatch.setattr(dashboard, "clock", lambda: 1040.0)  # two thirds of its life: served as it is
+        assert dashboard.dashboard_for(user, date.today()).open_total == 1 and not started
+        monkeypatch.setattr(dashboard, "clock", lambda: 1050.0)  # past three quarters: served, and refreshed
+        assert dashboard.dashboard_for(user, date.today()).open_total == 1
+        assert dashboard.dashboard_for(user, date.today()).open_total == 1
+        assert len(started) == 1  # one refresh at a time
+
+        refresh = threading.Thread(target=started[0])  # its own thread and session, as in a worker
+        refresh.start()
+        refresh.join()
+        assert dashboard.dashboard_for(user, date.today()).open_total == 2
+        monkeypatch.setattr(dashboard, "clock", lambda: 1090.0)  # its life counts from when the refresh began
+        assert dashboard.dashboard_for(user, date.today()).open_total == 2 and len(started) == 1
+        make_case(3, status="received")
+        monkeypatch.setattr(dashboard, "clock", lambda: 1111.0)  # nobody came for its last quarter: expired
+        assert dashboard.dashboard_for(user, date.today()).open_total == 3
+    finally:
+        del app.config["DASHBOARD_CACHE_SECONDS"]
+        dashboard._cache.clear()
