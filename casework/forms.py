@@ -43,24 +43,26 @@ class _SubmitInput(widgets.SubmitInput):
     html_params = staticmethod(html_params)
 
 
+def _attributes(widget, field, kwargs: dict) -> dict:
+    """The id and the validation attributes (required, maxlength, ...) a WTForms widget adds."""
+    kwargs.setdefault("id", field.id)
+    flags = getattr(field, "flags", {})
+    for k in dir(flags):
+        if k in widget.validation_attrs and k not in kwargs:
+            kwargs[k] = getattr(flags, k)
+    return kwargs
+
+
 class _TextArea(widgets.TextArea):
     def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for k in dir(flags):
-            if k in self.validation_attrs and k not in kwargs:
-                kwargs[k] = getattr(flags, k)
+        kwargs = _attributes(self, field, kwargs)
         inner = escape(field._value())
         return Markup(f"<textarea {html_params(name=field.name, **kwargs)}>\r\n{inner}</textarea>")  # noqa: S704 - escaped
 
 
 class _Select(widgets.Select):
     def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for k in dir(flags):
-            if k in self.validation_attrs and k not in kwargs:
-                kwargs[k] = getattr(flags, k)
+        kwargs = _attributes(self, field, kwargs)
         html = [f"<select {html_params(name=field.name, **kwargs)}>"]
         for choice in field._iter_choices_normalized():
             value = str(choice.value) if isinstance(choice.value, bool) else choice.value
