@@ -254,8 +254,9 @@ class Page:
     next_cursor: Cursor | None
 
 
-# What a queue row shows (templates/cases/_case_rows.html), with the assignee's name joined in: plain
-# column rows, not the narrative, the reporter or the ORM objects a page of fifty cases would build for nothing.
+# What a row of a table of cases shows (queues, the case list, its export), with the assignee's name joined in
+# (select from Case outer-joined to User): plain column rows, not the narrative, the reporter or the ORM
+# objects a page of fifty cases would build for nothing.
 ROW_COLUMNS = (
     Case.id,
     Case.reference,
@@ -267,6 +268,7 @@ ROW_COLUMNS = (
     Case.due_on,
     Case.deadline_label,
     Case.created_at,
+    Case.disposition,
     User.display_name.label("assignee_name"),
 )
 

@@ -65,7 +65,7 @@ def export_cases(user: User, filters: listing.CaseFilters, *, today: date) -> tu
             overdue = r.due_on is not None and r.due_on < today and r.status != "closed"
             line = [r.reference, r.status, r.office, r.created_at.date().isoformat(), r.due_on or "",
                     "yes" if overdue else "no", "yes" if r.urgent else "no", r.risk_level, r.disposition,
-                    r.display_name, " ".join(platforms.get(r.id, ()))]  # fmt: skip
+                    r.assignee_name, " ".join(platforms.get(r.id, ()))]  # fmt: skip
             if with_narrative:
                 line.append(r.narrative)
             lines.append([_cell(v) for v in line])

@@ -17,7 +17,7 @@ from sqlalchemy import Select, and_, bindparam, exists, false, func, select, tup
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
-from casework.cases.queries import kept_statement, open_states
+from casework.cases.queries import ROW_COLUMNS, kept_statement, open_states
 from casework.extensions import db
 from casework.flows import known_states, registry
 from casework.models import Case, CaseBehaviour, CasePlatform, User
@@ -302,20 +302,6 @@ def _sqlite_window_page_ids(
     return ordered(ids.where(text_condition(user, filters, common=True)), filters.sort, position).limit(limit)
 
 
-ROW_COLUMNS = (
-    Case.id,
-    Case.reference,
-    Case.status,
-    Case.office,
-    Case.risk_level,
-    Case.urgent,
-    Case.due_on,
-    Case.created_at,
-    Case.disposition,
-    User.display_name,
-)
-
-
 def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> Select:
     """The visible cases matching `filters`, as list columns (unordered)."""
     return (
@@ -329,7 +315,20 @@ def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UN
 
 def _row(record, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
     overdue = record.due_on is not None and record.due_on < today and record.status != "closed"
-    return CaseRow(*record[:9], assignee_name=record.display_name, overdue=overdue, platforms=platforms)
+    return CaseRow(
+        id=record.id,
+        reference=record.reference,
+        status=record.status,
+        office=record.office,
+        risk_level=record.risk_level,
+        urgent=record.urgent,
+        due_on=record.due_on,
+        created_at=record.created_at,
+        disposition=record.disposition,
+        assignee_name=record.assignee_name,
+        overdue=overdue,
+        platforms=platforms,
+    )
 
 
 def count_cases(user: User, filters: CaseFilters, today: date) -> tuple[int, bool]:
