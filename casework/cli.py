@@ -92,7 +92,7 @@ def cases() -> None:
 def cases_overdue() -> None:
     """Print every overdue case (reference, state, office, due date, days overdue) for a daily job."""
     from casework.cases.queries import overdue_cases
-    from casework.cases.service import local_today
+    from casework.clock import local_today
     from casework.flows import workflow_for
 
     today = local_today()

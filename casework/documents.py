@@ -21,7 +21,6 @@ import io
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -29,6 +28,7 @@ from sqlalchemy import select
 
 from casework import access, audit, flows, pdf, storage
 from casework.cases import service
+from casework.clock import local_time
 from casework.extensions import db
 from casework.models import AuditEntry, Case, CaseEvent, Evidence, Note, Referral, User
 from casework.pdf_context import (
@@ -418,7 +418,7 @@ def case_summary_context(case: Case, reader: User, thumbnails: dict[str, bytes] 
 
 def _local_date(value: datetime):
     """The calendar date, where the offices are, of a naive-UTC time."""
-    return value.replace(tzinfo=UTC).astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return local_time(value).date()
 
 
 def acknowledge_by(case: Case, referral: Referral):

@@ -20,6 +20,11 @@ def default_workflow() -> Workflow:
     return registry().default()
 
 
+def state_labels() -> dict[str, str]:
+    """Each state of the default workflow and its label."""
+    return {state.name: state.label for state in default_workflow().states}
+
+
 def known_states() -> list[str]:
     """Every state of every loaded workflow, sorted (a case's status is always one of them)."""
     return sorted({state.name for workflow in registry() for state in workflow.states})

@@ -19,15 +19,15 @@ import ssl
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
+from casework.clock import local_today
 from casework.extensions import db
 from casework.models import Case, User
 from casework.vocabulary import OFFICES, ROLE_OFFICE
@@ -111,10 +111,6 @@ def notify_deadline_approaching(cases: Sequence[Case]) -> int:
         body = "These cases have a deadline today, soon, or already past:\n\n" + "\n".join(lines)
         messages.append(Notification(email, subject, body + FOOTER))
     return _queue(messages)
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def cases_with_deadline_approaching(days: int | None = None) -> list[Case]:

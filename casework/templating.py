@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, url_for
 
 from casework import vocabulary
-from casework.flows import default_workflow
+from casework.clock import local_time, local_zone
+from casework.flows import default_workflow, state_labels
 from casework.models import utcnow
 from workflows import WorkflowError
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def local_time(value: datetime, zone: ZoneInfo | None = None) -> datetime:
-    """A stored naive-UTC time in the configured local zone."""
-    return value.replace(tzinfo=UTC).astimezone(zone or local_zone())
 
 
 def format_datetime(value: datetime | None, zone: ZoneInfo | None = None) -> str:
@@ -78,7 +70,7 @@ def case_lines(rows, today: date) -> list[CaseLine]:
     attribute of a database row is an exception each time)."""
     if not rows:
         return []
-    states = {state.name: state.label for state in default_workflow().states}
+    states = state_labels()
     zone = local_zone()
     in_danger, deadline, disposition, platforms = (
         hasattr(rows[0], name) for name in ("in_danger", "deadline_label", "disposition", "platforms")

@@ -19,6 +19,7 @@ from casework.cases.forms import (
     transition_data,
     transition_form,
 )
+from casework.clock import local_today
 from casework.errors import render_error
 from casework.extensions import db
 from casework.models import Case, User
@@ -38,7 +39,7 @@ def queue():
     name = request.args.get("queue") or queries.default_queue(current_user)
     if name not in available:
         abort(404)
-    today = service.local_today()
+    today = local_today()
     after = queries.Cursor.decode(request.args.get("after"), available[name].order)
     page = queries.queue_page(current_user, name, today, after)
     counts = queries.queue_counts(current_user, today)
@@ -145,7 +146,7 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
         "cases/case.html",
         case=case,
         workflow=workflow,
-        today=service.local_today(),
+        today=local_today(),
         show_identity=access.may_see_reporter_identity(reader, case),
         evidence=_evidence_urls(case),
         timeline=timeline,

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Executable, bindparam, exists, func, literal, or_, select, true, union_all, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import joinedload
@@ -20,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casework import access, audit, flows, transactions
 from casework.cases.queries import kept_statement
+from casework.clock import local_today
 from casework.extensions import db
 from casework.models import (
     Case,
@@ -63,11 +61,6 @@ class CaseActionRefused(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-def local_today() -> date:
-    """Today in the configured time zone: deadlines are calendar dates where the offices are."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def facts_for(case: Case) -> dict[str, Any]:

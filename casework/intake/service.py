@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from casework import audit, storage, transactions
+from casework.clock import local_today
 from casework.extensions import db
 from casework.flows import default_workflow, workflow_for
 from casework.intake import keys
@@ -92,10 +91,6 @@ class Receipt:
     case: Case
     reference: str
     key: str
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def next_reference(year: int) -> str:

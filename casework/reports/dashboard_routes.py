@@ -4,21 +4,22 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from casework.auth.decorators import reauth_required, role_required
+from casework.clock import local_today
 from casework.errors import render_error
 from casework.extensions import db
-from casework.flows import default_workflow
+from casework.flows import state_labels
 from casework.navigation import ALL_STAFF
 from casework.reports import dashboard as figures
 from casework.reports import exports
 from casework.reports.routes import bp
-from casework.reports.service import loaded_objects_kept_after_commit, local_today
+from casework.reports.service import loaded_objects_kept_after_commit
 
 
 @bp.get("/dashboard")
 @role_required(*ALL_STAFF)
 def dashboard():
     today = local_today()
-    states = {s.name: s.label for s in default_workflow().states}
+    states = state_labels()
     d = figures.dashboard_for(current_user, today)
     with loaded_objects_kept_after_commit():
         db.session.commit()  # nothing to write: ends the transaction before rendering

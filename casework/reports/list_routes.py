@@ -11,25 +11,22 @@ from wtforms.fields.choices import SelectChoice
 
 from casework.access import may_read_content
 from casework.auth.decorators import reauth_required, role_required
+from casework.clock import local_today
 from casework.extensions import db
-from casework.flows import default_workflow
+from casework.flows import state_labels
 from casework.navigation import ALL_STAFF
 from casework.reports import exports, listing
 from casework.reports.forms import CaseFilterForm
 from casework.reports.routes import bp
-from casework.reports.service import assignable_staff, loaded_objects_kept_after_commit, local_today
+from casework.reports.service import assignable_staff, loaded_objects_kept_after_commit
 
 EXPORT_ROLES = ("intake", "investigator", "auditor", "admin")
-
-
-def _states() -> dict[str, str]:
-    return {s.name: s.label for s in default_workflow().states}
 
 
 def _filter_form() -> CaseFilterForm:
     return CaseFilterForm(
         formdata=request.args,
-        states=_states(),
+        states=state_labels(),
         assignees=assignable_staff(),
         text_search=may_read_content(current_user),
     )

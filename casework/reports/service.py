@@ -1,10 +1,7 @@
 """Figures for the home page and dashboards, always over the cases a user may see."""
 
 from contextlib import contextmanager
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from casework.access import visibility_clause
@@ -36,11 +33,6 @@ def assignable_staff() -> dict[str, str]:
     """Active case workers by id, for the "assigned to" filter (on every case list page: the statement is
     built once)."""
     return {str(user_id): name for user_id, name in db.session.execute(_ASSIGNABLE_STAFF)}
-
-
-def local_today() -> date:
-    """Today in the institution's time zone (deadlines are local business days)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 @contextmanager

@@ -230,7 +230,7 @@ def test_staff_reply_appears_in_the_thread_and_reporter_messages_are_marked_read
 def test_overdue_case_is_marked_on_its_page(client, login_as, make_case):
     from datetime import timedelta
 
-    from casework.cases.service import local_today
+    from casework.clock import local_today
 
     case = make_case("received", due_on=local_today() - timedelta(days=3), deadline_label="triage")
     login_as("intake")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from casework.cases import queries
-from casework.cases.service import local_today
+from casework.clock import local_today
 from casework.flows import default_workflow
 from tests.factories import MessageFactory
 
