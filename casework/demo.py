@@ -173,7 +173,7 @@ CASE_COLUMNS = (
     "urgent", "in_danger", "anonymous", "reporter_name", "reporter_email", "reporter_phone", "reporter_affiliation",
     "reporter_contact_preference", "consent_share_identity", "narrative", "began_on", "began_approximate", "ongoing",
     "connected_to_content", "channel", "due_on", "deadline_label", "disposition", "closing_summary",
-    "restricted", "legal_hold", "created_at", "updated_at", "closed_at", "version",
+    "restricted", "legal_hold", "created_at", "updated_at", "triaged_at", "closed_at", "version",
 )  # fmt: skip
 TABLES = {
     "cases": CASE_COLUMNS,
@@ -186,7 +186,7 @@ TABLES = {
                     "created_at"),
     "notes": ("case_id", "author_id", "office", "visibility", "body", "created_at"),
 }  # fmt: skip
-DATETIME_COLUMNS = {"created_at", "updated_at", "closed_at", "referred_at"}
+DATETIME_COLUMNS = {"created_at", "updated_at", "triaged_at", "closed_at", "referred_at"}
 DATE_COLUMNS = {"began_on", "due_on"}
 
 
@@ -319,6 +319,7 @@ class Seeder:
         entered = min(created + timedelta(days=rng.randint(0, 20)), self.now)
         closed = status == "closed"
         closed_at = entered + timedelta(days=rng.randint(5, 60)) if closed else None
+        triaged_at = None if status == "received" else created + (entered - created) / 2
         assignee = None
         if status != "received" and random_() < 0.8:
             assignee = rng.choice(self.assignees[office])
@@ -342,12 +343,12 @@ class Seeder:
                 None if closed else ("triage" if status == "received" else "acknowledge"),
                 rng.choice(self.dispositions) if closed else None,
                 "Closed after review with the reporter." if closed else None,
-                False, False, created, closed_at or entered, closed_at, 1,
+                False, False, created, closed_at or entered, triaged_at, closed_at, 1,
             )
         )  # fmt: skip
-        self._children(case_id, created, entered, closed_at, status, office, assignee, student, rows)
+        self._children(case_id, created, triaged_at, entered, closed_at, status, office, assignee, student, rows)
 
-    def _children(self, case_id, created, entered, closed_at, status, office, assignee, student, rows) -> None:
+    def _children(self, case_id, created, triaged_at, entered, closed_at, status, office, assignee, student, rows):
         rng = self.rng
         platforms = rng.sample(self.platforms, rng.randint(1, 3))
         parties = rows["parties"]
@@ -368,9 +369,8 @@ class Seeder:
         events = rows["case_events"]
         events.append((case_id, "intake", None, None, "received", "reporter", None, "{}", created))
         last = "received"
-        if status != "received":
-            events.append((case_id, "transition", "triage", "received", "triaged", "user", intake, "{}",
-                           created + (entered - created) / 2))  # fmt: skip
+        if triaged_at is not None:
+            events.append((case_id, "transition", "triage", "received", "triaged", "user", intake, "{}", triaged_at))
             last = "triaged"
         if status.startswith("referred") or (status == "closed" and office != "eoa"):
             dest = f"referred_{office}"

@@ -51,6 +51,9 @@ def test_demo_seeds_accounts_and_cases_and_prints_how_to_sign_in(runner, db):
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "demo.seeded")) is not None
     closed = db.session.scalars(select(Case).where(Case.status == "closed")).all()
     assert all(c.closed_at and c.disposition for c in closed)
+    for case in db.session.scalars(select(Case)):  # the first triage is kept on the case, as the timeline has it
+        triaged = [e.created_at for e in case.events if e.to_state == "triaged"]
+        assert case.triaged_at == (min(triaged) if triaged else None)
 
 
 def test_demo_if_empty_adds_nothing_to_a_database_with_cases(runner, db):

@@ -36,6 +36,7 @@ from casework.vocabulary import CASE_ROLES, NOTE_VISIBILITIES
 from workflows import TransitionRefused, Workflow, WorkflowError
 
 CLOSED_STATE = "closed"
+TRIAGED_STATE = "triaged"
 VERSIONED_EVENT_KINDS = ("transition", "assignment")  # the events that change the case row (and its version)
 MAX_NOTE_LENGTH = 20_000
 MAX_MESSAGE_LENGTH = 10_000
@@ -174,6 +175,8 @@ def transition(
             case.acknowledged_at = None
         if "risk_level" in cleaned and cleaned["risk_level"]:
             case.risk_level = cleaned["risk_level"]
+        if fired.dest == TRIAGED_STATE and case.triaged_at is None:
+            case.triaged_at = now
         if fired.dest == CLOSED_STATE and source != CLOSED_STATE:
             case.disposition = cleaned.get("disposition") or None
             case.closing_summary = cleaned.get("closing_summary") or None

@@ -11,18 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 
 from flask import Flask, current_app
-from sqlalchemy import Float, and_, case, cast, func, select, text
+from sqlalchemy import and_, case, func, select, text
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from casework import transactions
 from casework.access import sees_as_role, visibility_clause
 from casework.cases.queries import awaiting_acknowledgement_states, open_states
 from casework.extensions import db
-from casework.models import Case, CaseBehaviour, CaseEvent, CasePlatform, User, utcnow
+from casework.models import Case, CaseBehaviour, CasePlatform, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,44 +72,47 @@ class Dashboard:
         return totals
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Linear-interpolated percentile of already sorted values (None when empty)."""
-    if not sorted_values:
+def percentile(histogram: list[tuple[float, int]], fraction: float) -> float | None:
+    """Linear-interpolated percentile of the values counted in `histogram`: (value, how many) pairs sorted by
+    value (None when it counts nothing)."""
+    ends = list(accumulate(n for _, n in histogram))  # the sorted values' positions each pair reaches
+    if not ends or not ends[-1]:
         return None
-    position = (len(sorted_values) - 1) * fraction
+
+    def value_at(index: int) -> float:
+        return histogram[bisect_right(ends, index)][0]
+
+    position = (ends[-1] - 1) * fraction
     low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+    high = min(low + 1, ends[-1] - 1)
+    return value_at(low) + (value_at(high) - value_at(low)) * (position - low)
 
 
-def _timing(values: list[float]) -> Timing:
-    values.sort()
-    return Timing(len(values), percentile(values, 0.5), percentile(values, 0.9))
-
-
-def _hours_between(later, earlier, dialect: str):
-    if dialect == "postgresql":
+def _hours_between(later, earlier):
+    if db.session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", later - earlier) / 3600.0
     return (func.julianday(later) - func.julianday(earlier)) * 24.0
 
 
-def _durations(user: User, to_state: str, since: datetime, dialect: str) -> list[float]:
-    """Hours from report to the first entry into `to_state`, for cases that entered it since `since`."""
-    first_entry = (
-        select(CaseEvent.case_id, func.min(CaseEvent.created_at).label("at"))
-        .where(CaseEvent.to_state == to_state, CaseEvent.created_at >= since)
-        .group_by(CaseEvent.case_id)
-        .subquery()
-    )
-    hours = cast(_hours_between(first_entry.c.at, Case.created_at, dialect), Float)
-    query = select(hours).select_from(first_entry).join(Case, Case.id == first_entry.c.case_id)
-    return [float(h) for h in db.session.scalars(query.where(visibility_clause(user))) if h is not None]
+def _durations(
+    visible: ColumnElement[bool], reached: InstrumentedAttribute, since: datetime, unit_hours: int
+) -> Timing:
+    """Median and 90th percentile of the time from report to `reached` (the first triage, or the closure), in
+    units of `unit_hours`, over the cases that reached it since `since`.
+
+    The database reads them from the index on (`reached`, created_at, the visibility columns) and counts them
+    per tenth of an hour, so a few hundred rows come back instead of one per case (tens of thousands); the
+    figures are shown to a tenth of an hour or of a day."""
+    tenths = func.round(_hours_between(reached, Case.created_at) * 10)
+    query = select(tenths, func.count()).where(reached >= since, visible).group_by(tenths)
+    histogram = sorted((float(t) / 10 / unit_hours, n) for t, n in db.session.execute(query))
+    count = sum(n for _, n in histogram)
+    return Timing(count, percentile(histogram, 0.5), percentile(histogram, 0.9))
 
 
 def compute_dashboard(user: User, today: date) -> Dashboard:
     """Every figure of the dashboard for `user`'s scope."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if db.session.get_bind().dialect.name == "postgresql":
         # These aggregates look costly to the planner, which then JIT-compiles them: about 0.6 s of
         # compilation per query to save a few milliseconds of execution. Off, for this transaction only.
         db.session.execute(text("SET LOCAL jit = off"))
@@ -151,13 +158,11 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
         )
         return [(key, n) for key, n in db.session.execute(query)]
 
-    to_triage = _durations(user, "triaged", since, dialect)
-    to_close = [h / 24.0 for h in _durations(user, "closed", since, dialect)]
     return Dashboard(
         open_by_state_office={(state, office): n for state, office, n, _overdue, _awaiting in figures},
         weekly=sorted(weeks.items()),
-        to_triage_hours=_timing(to_triage),
-        to_close_days=_timing(to_close),
+        to_triage_hours=_durations(visible, Case.triaged_at, since, unit_hours=1),
+        to_close_days=_durations(visible, Case.closed_at, since, unit_hours=24),
         overdue=sum(int(row[3] or 0) for row in figures),
         awaiting_acknowledgement=sum(int(row[4] or 0) for row in figures),
         platforms=counts(CasePlatform.platform, CasePlatform),

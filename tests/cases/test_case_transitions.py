@@ -50,6 +50,20 @@ def test_triage_sets_risk_and_deadline_and_writes_timeline_and_audit(db, make_ca
     }
 
 
+def test_a_case_keeps_when_it_was_first_triaged_for_the_dashboard(db, make_case, make_user):
+    case = make_case("received")
+    intake = make_user("intake")
+    assert case.triaged_at is None
+
+    fire(case, "triage", intake, TRIAGE)
+    first = case.triaged_at
+    assert first == case.events[-1].created_at
+
+    fire(case, "refer_eoa", intake, {"reason": "Within the office's remit."})
+    fire(case, "return_to_triage", intake, {"reason": "Needs another look."})
+    assert case.status == "triaged" and case.triaged_at == first
+
+
 def test_escalating_an_urgent_report_sends_it_to_umpd_with_a_referral(db, make_case, make_user):
     case = make_case("received", urgent=True)
     liaison = make_user("police_liaison")

@@ -58,16 +58,13 @@ def test_admin_sees_counts_over_every_case_and_no_content(client, login_as):
     assert "no administrator reads" not in page and "OH-" not in page
 
 
-def test_weekly_reports_and_time_to_triage_and_close_come_from_the_timeline(client, login_as):
+def test_weekly_reports_and_times_to_triage_and_to_close(client, login_as):
     user = login_as("intake")
-    triaged = make_case(created_at=_recent(3), status="triaged")
-    factories.CaseEventFactory(case_id=triaged.id, kind="transition", from_state="received", to_state="triaged",
-                               actor_kind="user", created_at=triaged.created_at + timedelta(hours=10))  # fmt: skip
-    closed = make_case(created_at=_recent(20), status="closed", closed_at=_recent(2))
-    factories.CaseEventFactory(case_id=closed.id, kind="transition", from_state="triaged", to_state="triaged",
-                               actor_kind="user", created_at=closed.created_at + timedelta(hours=30))  # fmt: skip
-    factories.CaseEventFactory(case_id=closed.id, kind="transition", from_state="triaged", to_state="closed",
-                               actor_kind="user", created_at=closed.created_at + timedelta(days=18))  # fmt: skip
+    make_case(created_at=_recent(3), status="triaged", triaged_at=_recent(3) + timedelta(hours=10))
+    reported = _recent(20)
+    make_case(created_at=reported, status="closed", triaged_at=reported + timedelta(hours=30),
+              closed_at=reported + timedelta(days=18))  # fmt: skip
+    make_case(created_at=_recent(400), status="closed", triaged_at=_recent(399), closed_at=_recent(300))  # long ago
     figures = dashboard.compute_dashboard(user, date.today())
     assert figures.to_triage_hours.count == 2
     assert figures.to_triage_hours.median == pytest.approx(20.0, abs=0.01)  # 10 h and 30 h
@@ -111,11 +108,14 @@ def test_figures_are_cached_briefly_per_role_and_apart_for_personal_exceptions(c
         dashboard._cache.clear()
 
 
-def test_percentile_interpolates_between_values():
+def test_percentile_interpolates_between_the_counted_values():
     assert dashboard.percentile([], 0.5) is None
-    assert dashboard.percentile([4.0], 0.9) == 4.0
-    assert dashboard.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
-    assert dashboard.percentile([float(n) for n in range(11)], 0.9) == 9.0
+    assert dashboard.percentile([(4.0, 1)], 0.9) == 4.0
+    assert dashboard.percentile([(1.0, 1), (2.0, 1), (3.0, 1), (4.0, 1)], 0.5) == 2.5
+    assert dashboard.percentile([(float(n), 1) for n in range(11)], 0.9) == 9.0
+    assert dashboard.percentile([(1.0, 3), (5.0, 1)], 0.5) == 1.0  # the values 1, 1, 1, 5
+    assert dashboard.percentile([(1.0, 1), (5.0, 3)], 0.5) == 5.0  # the values 1, 5, 5, 5
+    assert dashboard.percentile([(2.0, 2), (4.0, 2)], 0.5) == 3.0  # halfway between the 2nd and the 3rd
 
 
 def test_a_busy_dashboard_is_served_from_the_cache_while_one_background_refresh_computes_its_successor(
