@@ -227,21 +227,23 @@ def casework_env(url: str, workdir: Path) -> dict[str, str]:
     return env
 
 
-def flask(env: dict[str, str], *args: str) -> str:
+def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     command = [str(VENV_BIN / "flask"), "--app", "wsgi", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
 
 
 def seed_casework(db: str, url: str, workdir: Path, cases: int) -> None:
     env = casework_env(url, workdir)
     marker = workdir / f"{db}-{cases}.seeded"
-    flask(env, "db", "upgrade")  # a kept database is brought to the current schema too
+    upgrade = flask(env, "db", "upgrade")  # a kept database is brought to the current schema too
     if marker.exists():
         log(f"reusing the {db} database with {cases:,} cases")
+        if "Running upgrade" in upgrade.stderr:  # new indexes and tables want the planner's statistics
+            analyze(db, url)
         return
     log(f"seeding {cases:,} cases into {db} (flask demo) …")
     started = time.perf_counter()
-    out = flask(env, "demo", "--cases", str(cases))
+    out = flask(env, "demo", "--cases", str(cases)).stdout
     log(out.splitlines()[0] + f" (wall {time.perf_counter() - started:.0f} s)")
     analyze(db, url)
     marker.write_text(out.splitlines()[0] + "\n")
