@@ -7,6 +7,7 @@ load_case(...), which 404s when the user may not see the case and records the vi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, true
@@ -16,7 +17,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from casework import audit
 from casework.extensions import db
-from casework.models import Case, CaseAccessGrant, Recusal, Referral, User
+from casework.models import Case, CaseAccessGrant, CaseTally, Recusal, Referral, User
 
 INTAKE_STATES = ("received", "triaged")
 CONTENT_ROLES = ("intake", "investigator", "conduct_officer", "police_liaison", "auditor")
@@ -63,18 +64,32 @@ def _visibility_clause(user_id: int, role: str, active: bool) -> ColumnElement[b
     expression is immutable, so each user's is built once per worker instead of on every list and case page."""
     if not active:
         return false()
+    scope = _role_scope(role, Case, _ever_referred_to, _restriction_allows(user_id))
+    return and_(scope, _not_recused(user_id))
+
+
+def _role_scope(
+    role: str, row, referred_to: Callable[[str], ColumnElement[bool]], restriction_allows: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """What a role sees, over `row`'s status and office (a case, or a tally of cases): `referred_to(office)` says
+    whether the case was ever referred to that office; `restriction_allows` which restricted cases it sees."""
     if role in ("admin", "auditor"):
         # Administrators see references, states and counts; never content (see may_read_content).
-        scope = true()
-    elif role == "intake":
-        scope = _restriction_allows(user_id)
-    elif role == "investigator":
-        scope = and_(or_(Case.office == "eoa", Case.status.in_(INTAKE_STATES)), _restriction_allows(user_id))
-    elif role in REFERRAL_ROLES:
-        scope = and_(_ever_referred_to(REFERRAL_ROLES[role]), _restriction_allows(user_id))
-    else:
-        return false()
-    return and_(scope, _not_recused(user_id))
+        return true()
+    if role == "intake":
+        return restriction_allows
+    if role == "investigator":
+        return and_(or_(row.office == "eoa", row.status.in_(INTAKE_STATES)), restriction_allows)
+    if role in REFERRAL_ROLES:
+        return and_(referred_to(REFERRAL_ROLES[role]), restriction_allows)
+    return false()
+
+
+def tally_scope(role: str) -> ColumnElement[bool]:
+    """The case tallies (reports.tallies) counting the cases that every user of `role` sees: the whole of what
+    a user sees when sees_as_role(user) holds, for such a user has no recusal, grant or restricted case."""
+    referred = {"conduct": CaseTally.referred_conduct, "umpd": CaseTally.referred_umpd}
+    return _role_scope(role, CaseTally, lambda office: referred[office], CaseTally.restricted == false())
 
 
 def sees_as_role(user: User) -> bool:

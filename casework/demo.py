@@ -24,6 +24,7 @@ from casework.models import (
     utcnow,
 )
 from casework.normalize import normalize_handle
+from casework.reports import tallies
 from casework.vocabulary import BEHAVIOURS, DISPOSITIONS, PLATFORMS
 from workflows import add_business_days
 
@@ -403,10 +404,11 @@ def seed_demo(cases: int) -> int:
     """Create the demo accounts and `cases` cases, and index them for search; the caller commits."""
     staff = ensure_demo_accounts()
     seeder = Seeder(cases, staff)
-    # Per-row search triggers would rebuild a case's document once per party and note: suspend them
-    # for the bulk load and index the new cases in one statement instead (same transaction).
-    with search.triggers_suspended():
+    # Per-row triggers would rebuild a case's search document once per party and note, and move its tally
+    # once per referral: suspend them for the bulk load and index and count in bulk instead (same transaction).
+    with search.triggers_suspended(), tallies.triggers_suspended():
         made = seeder.run()
     search.reindex_all(from_id=seeder.first_id)
+    tallies.recount()
     audit.record("demo.seeded", "system", details={"cases": made})
     return made

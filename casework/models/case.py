@@ -13,6 +13,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -73,6 +74,14 @@ class Case(Base):
             "assignee_id",
             "id",
             "acknowledged_at",
+        ),
+        # Whether a user has a restricted case assigned (access.sees_as_role, on every dashboard view): restricted
+        # cases are few, while a case worker may be assigned tens of thousands.
+        Index(
+            "ix_cases_restricted_assignee",
+            "assignee_id",
+            sqlite_where=text("restricted = 1"),
+            postgresql_where=text("restricted"),
         ),
         # The dashboard's times to triage and to close, read from the index alone.
         Index("ix_cases_triaged", "triaged_at", "created_at", *VISIBILITY_COLUMNS, "id"),
@@ -262,3 +271,19 @@ class ReporterKey(Base):
     key_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
     last_used_at: Mapped[datetime | None]
+
+
+class CaseTally(Base):
+    """How many cases share one combination of what the dashboard's open counts tell apart (reports.tallies):
+    kept by SQL triggers on cases and referrals, never written by the application."""
+
+    __tablename__ = "case_tallies"
+
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    office: Mapped[str] = mapped_column(String(16), primary_key=True)
+    due_on: Mapped[date] = mapped_column(primary_key=True)  # tallies.NO_DEADLINE for a case without a deadline
+    restricted: Mapped[bool] = mapped_column(primary_key=True)
+    unacknowledged: Mapped[bool] = mapped_column(primary_key=True)
+    referred_conduct: Mapped[bool] = mapped_column(primary_key=True)
+    referred_umpd: Mapped[bool] = mapped_column(primary_key=True)
+    cases: Mapped[int]

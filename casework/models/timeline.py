@@ -20,7 +20,6 @@ class CaseEvent(Base):
     __table_args__ = (
         CheckConstraint(_in("actor_kind", ACTOR_KINDS), name="actor_kind_known"),
         Index("ix_case_events_case_created", "case_id", "created_at", "id"),
-        Index("ix_case_events_to_state_created", "to_state", "created_at"),  # dashboard: time to triage / close
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,155 @@
+"""The case tallies behind the dashboard's open counts: kept in step by triggers with every change of a case,
+and giving each role the counts its cases give."""
+
+import importlib
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from casework import access
+from casework.cases import service
+from casework.models import Case, CaseTally, Referral, utcnow
+from casework.reports import dashboard, tallies
+from tests.factories import CaseFactory, PartyFactory, ReferralFactory
+
+TRIAGE = {"risk_level": "high", "jurisdiction_note": "Respondent is an enrolled student."}
+CLOSE = {"disposition": "resolved", "closing_summary": "Resolved with the reporter."}
+
+
+def kept(db) -> Counter:
+    """The tallies as the triggers kept them (empty ones left out)."""
+    db.session.flush()
+    return Counter({tuple(getattr(t, k) for k in tallies.KEY): t.cases for t in db.session.scalars(select(CaseTally))})
+
+
+def counted(db) -> Counter:
+    """The tallies counted afresh from the cases and their referrals."""
+    db.session.flush()
+    referred = set(db.session.execute(select(Referral.case_id, Referral.office)))
+    return Counter(
+        (
+            case.status,
+            case.office,
+            case.due_on or tallies.NO_DEADLINE,
+            case.restricted,
+            case.acknowledged_at is None,
+            (case.id, "conduct") in referred,
+            (case.id, "umpd") in referred,
+        )
+        for case in db.session.scalars(select(Case))
+    )
+
+
+def assert_in_step(db):
+    assert +kept(db) == counted(db)
+
+
+def fire(db, case, trigger, actor, data=None):
+    service.transition(case, trigger, actor, data or {}, case.version)
+    assert_in_step(db)
+
+
+def test_the_tallies_follow_a_case_through_its_whole_workflow(db, make_user):
+    intake, officer, liaison = make_user("intake"), make_user("conduct_officer"), make_user("police_liaison")
+    other = CaseFactory(status="received")
+    case = CaseFactory(status="received", due_on=date.today() + timedelta(days=2))
+    PartyFactory(case=case, affiliation="student")
+    db.session.refresh(case)
+    assert_in_step(db)
+
+    fire(db, case, "triage", intake, TRIAGE)
+    fire(db, case, "refer_conduct", intake, {"reason": "A student respondent."})
+    fire(db, case, "acknowledge", officer)
+    fire(db, case, "return_to_triage", officer, {"reason": "Not a student matter after all."})
+    fire(db, case, "refer_umpd", intake, {"reason": "A threat of violence."})
+    fire(db, case, "acknowledge", liaison)
+    fire(db, case, "close", liaison, CLOSE)
+    fire(db, case, "reopen", intake, {"reason": "New messages arrived."})
+    access.set_restricted(intake, case, True)
+    assert_in_step(db)
+    assert kept(db)[("received", "eoa", other.due_on or tallies.NO_DEADLINE, False, True, False, False)] == 1
+
+
+def test_the_tallies_follow_referrals_and_cases_deleted_outside_the_application(db):
+    twice = CaseFactory(status="referred_conduct", office="conduct")
+    first, second = (
+        ReferralFactory(case_id=twice.id, office="conduct"),
+        ReferralFactory(case_id=twice.id, office="conduct"),
+    )
+    ReferralFactory(case_id=twice.id, office="umpd")
+    gone = CaseFactory(status="referred_umpd", office="umpd")
+    ReferralFactory(case_id=gone.id, office="umpd")
+    assert_in_step(db)
+
+    db.session.execute(delete(Referral).where(Referral.id == first.id))
+    assert_in_step(db)  # still referred to Conduct once
+    db.session.execute(delete(Referral).where(Referral.id == second.id))
+    assert_in_step(db)
+    db.session.execute(delete(Case).where(Case.id == gone.id))  # its referral goes with it
+    db.session.expunge_all()
+    assert_in_step(db)
+
+
+def test_recount_rebuilds_the_tallies_from_the_cases(db):
+    CaseFactory(status="received", restricted=True)
+    CaseFactory(status="triaged", due_on=date(2026, 1, 5))
+    db.session.flush()
+    db.session.execute(delete(CaseTally))
+    assert tallies.recount() == len(counted(db))
+    assert_in_step(db)
+
+
+@pytest.mark.parametrize("role", ["intake", "investigator", "conduct_officer", "police_liaison", "auditor", "admin"])
+def test_each_role_gets_the_same_open_counts_from_the_tallies_as_from_its_cases(db, make_user, monkeypatch, role):
+    today = date.today()
+    for n, (status, office, referred) in enumerate(
+        [
+            ("received", "eoa", ()),
+            ("triaged", "eoa", ()),
+            ("referred_eoa", "eoa", ("eoa",)),
+            ("referred_conduct", "conduct", ("conduct",)),
+            ("referred_umpd", "umpd", ("umpd",)),
+            ("triaged", "eoa", ("conduct",)),  # returned by Conduct
+            ("referred_eoa", "eoa", ("umpd", "eoa")),
+            ("closed", "conduct", ("conduct",)),
+        ]
+    ):
+        for restricted in (False, True):
+            case = CaseFactory(
+                status=status,
+                office=office,
+                restricted=restricted,
+                due_on=[None, today - timedelta(days=1), today, today + timedelta(days=3)][n % 4],
+                acknowledged_at=None if n % 3 else utcnow(),
+                **({"closed_at": utcnow(), "disposition": "resolved"} if status == "closed" else {}),
+            )
+            for office_referred in referred:
+                ReferralFactory(case_id=case.id, office=office_referred)
+    user = make_user(role)
+    db.session.flush()
+    assert access.sees_as_role(user)
+
+    from_tallies = dashboard._open_counts(user, access.visibility_clause(user), today)
+    monkeypatch.setattr(dashboard, "sees_as_role", lambda user: False)
+    from_cases = dashboard._open_counts(user, access.visibility_clause(user), today)
+    assert sorted(from_tallies) == sorted(from_cases)
+    assert sum(row[2] for row in from_cases) > 0
+
+
+def test_the_migration_holds_the_same_tally_sql_as_the_module():
+    migration = importlib.import_module("migrations.versions.0009_case_tallies")
+    assert tallies.trigger_statements("sqlite") == migration.SQLITE_TRIGGERS
+    assert tallies.recount_statements("sqlite") == migration.SQLITE_RECOUNT
+    assert migration.PG_FUNCTIONS == tallies.PG_FUNCTIONS
+    assert tallies.trigger_statements("postgresql") == migration.PG_TRIGGERS
+    assert tallies.recount_statements("postgresql") == migration.PG_RECOUNT
+    assert migration.PG_DROP_FUNCTIONS == tallies.PG_DROP_FUNCTIONS
+
+
+def test_the_demo_seed_ends_with_the_tallies_counted_and_the_triggers_back(runner, db):
+    assert runner.invoke(args=["demo", "--cases", "30"]).exit_code == 0
+    assert_in_step(db)
+    CaseFactory(status="received")
+    assert_in_step(db)
