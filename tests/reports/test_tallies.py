@@ -92,12 +92,16 @@ def test_the_tallies_follow_referrals_and_cases_deleted_outside_the_application(
     assert_in_step(db)
 
 
-def test_recount_rebuilds_the_tallies_from_the_cases(db):
+def test_recount_rebuilds_the_tallies_from_the_cases(db, runner):
     CaseFactory(status="received", restricted=True)
     CaseFactory(status="triaged", due_on=date(2026, 1, 5))
     db.session.flush()
     db.session.execute(delete(CaseTally))
     assert tallies.recount() == len(counted(db))
+    assert_in_step(db)
+    db.session.execute(delete(CaseTally))
+    result = runner.invoke(args=["dashboard", "recount"])
+    assert result.exit_code == 0 and "Counted the cases into 2 tallies" in result.output
     assert_in_step(db)
 
 
