@@ -50,7 +50,7 @@ class Timing:
     p90: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared (and hashed) as itself: the routes draw each one once
 class Dashboard:
     open_by_state_office: dict[tuple[str, str], int]
     weekly: list[tuple[date, int]]

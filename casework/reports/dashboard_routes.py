@@ -1,7 +1,10 @@
 """The dashboard and the annual statistics export."""
 
+from functools import lru_cache
+
 from flask import Response, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 
 from casework.auth.decorators import reauth_required, role_required
 from casework.clock import local_today
@@ -19,11 +22,17 @@ from casework.reports.service import loaded_objects_kept_after_commit
 @role_required(*ALL_STAFF)
 def dashboard():
     today = local_today()
-    states = state_labels()
     d = figures.dashboard_for(current_user, today)
     with loaded_objects_kept_after_commit():
         db.session.commit()  # nothing to write: ends the transaction before rendering
-    return render_template("reports/dashboard.html", d=d, states=states, today=today)
+    return render_template("reports/dashboard.html", d=d, figures=_drawn(d), today=today)
+
+
+@lru_cache(maxsize=64)
+def _drawn(d: figures.Dashboard) -> Markup:
+    """The charts and tables of a dashboard, drawn once for each (cached) Dashboard and served to all its users."""
+    drawn = render_template("reports/_dashboard_figures.html", d=d, states=state_labels())
+    return Markup(drawn)  # noqa: S704 - a template's output, escaped by Jinja
 
 
 @bp.get("/reports/annual.csv")
