@@ -349,7 +349,9 @@ class Seeder:
         )  # fmt: skip
         self._children(case_id, created, triaged_at, entered, closed_at, status, office, assignee, student, rows)
 
-    def _children(self, case_id, created, triaged_at, entered, closed_at, status, office, assignee, student, rows):
+    def _children(
+        self, case_id, created, triaged_at, entered, closed_at, status, office, assignee, student, rows
+    ) -> None:
         rng = self.rng
         platforms = rng.sample(self.platforms, rng.randint(1, 3))
         parties = rows["parties"]

@@ -66,10 +66,10 @@ def _sqlite_add(key: str, amount: int, source: str = " WHERE true") -> str:
 
 def _sqlite_referral_triggers() -> dict[str, str]:
     """A case's first referral to Conduct or UMPD, or the deletion of its last one, changes its flag."""
+    source = " FROM cases c WHERE c.id = {row}.case_id"
+    others = "SELECT 1 FROM referrals r WHERE r.case_id = {row}.case_id AND r.office = {row}.office{but}"
     triggers = {}
     for office in REFERRAL_OFFICES:
-        source = " FROM cases c WHERE c.id = {row}.case_id"
-        others = "SELECT 1 FROM referrals r WHERE r.case_id = {row}.case_id AND r.office = {row}.office{but}"
         for event, row, was, but in (("INSERT", "NEW", "0", " AND r.id <> NEW.id"), ("DELETE", "OLD", "1", "")):
             before = _key("c", "sqlite", {office: was})
             triggers[f"case_tallies_{office}_{event.lower()[:3]}"] = (
