@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, bindparam, exists, false, func, select, tup
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
-from casework.cases.queries import ROW_COLUMNS, kept_statement, open_states
+from casework.cases.queries import ROW_COLUMNS, CaseListRow, case_list_rows, kept_statement, open_states
 from casework.extensions import db
 from casework.flows import known_states, registry
 from casework.models import Case, CaseBehaviour, CasePlatform, User
@@ -203,7 +203,7 @@ def ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
     return stmt.order_by(Case.created_at.desc(), Case.id.desc())
 
 
-def page_records(page: PageQuery, sort: str, cursor: Cursor | None, size: int) -> list:
+def page_records(page: PageQuery, sort: str, cursor: Cursor | None, size: int) -> list[CaseListRow]:
     """Up to `size` rows after the cursor, in the sort's order; `page(position, limit)` gives the statement (and
     its parameters) of the rows after a position (built_page, kept_page).
 
@@ -211,10 +211,10 @@ def page_records(page: PageQuery, sort: str, cursor: Cursor | None, size: int) -
     cursor on, and goes on with the cases without a deadline only if the dated ones run out: one
     condition for both ("after the cursor, or undated") would make the database read from the start.
     """
-    records = db.session.execute(*page(cursor, size)).all()
+    records = case_list_rows(db.session.execute(*page(cursor, size)))
     if sort == "due" and cursor and cursor.key is not None and len(records) < size:
         undated = Cursor(None, 0, cursor.count, cursor.count_is_exact)
-        records += db.session.execute(*page(undated, size - len(records))).all()
+        records += case_list_rows(db.session.execute(*page(undated, size - len(records))))
     return records
 
 
@@ -351,7 +351,7 @@ def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UN
     )
 
 
-def _row(record, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
+def _row(record: CaseListRow, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
     overdue = record.due_on is not None and record.due_on < today and record.status != "closed"
     return CaseRow(
         id=record.id,
