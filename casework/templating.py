@@ -41,12 +41,13 @@ def case_url_prefix() -> str | None:
     return url_for("cases.case_page", reference="REFERENCE").removesuffix("REFERENCE")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaseLine:
     """One case as a table of cases shows it, every value ready to print.
 
     Worked out in Python once per row: the same lookups written in the template (a label per column, a
-    filter per date) cost twice what the rest of the row does.
+    filter per date) cost twice what the rest of the row does. Not frozen: a frozen dataclass sets each field
+    through object.__setattr__, which doubles the cost of making one.
     """
 
     reference: str

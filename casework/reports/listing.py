@@ -59,8 +59,10 @@ class CaseFilters:
         return bool(search.terms(self.q))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CaseRow:
+    """One row of a page (not frozen: see templating.CaseLine)."""
+
     id: int
     reference: str
     status: str
