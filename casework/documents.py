@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from casework import access, audit, flows, pdf, storage
 from casework.cases import service
@@ -108,7 +108,19 @@ def may_print_referral(reader: User, referral: Referral) -> bool:
 
 def printable_referrals(case: Case, reader: User) -> list[Referral]:
     """The referrals of the case whose packet the reader may print, newest first."""
-    return [r for r in reversed(case.referrals) if may_print_referral(reader, r)]
+    return _printable(case.referrals, reader)
+
+
+def _printable(referrals: list, reader: User) -> list:
+    return [r for r in reversed(referrals) if may_print_referral(reader, r)]
+
+
+# The case page links each packet by the referral's id, office and date: plain rows, from a statement built once.
+_REFERRAL_LINKS = (
+    select(Referral.id, Referral.office, Referral.referred_at)
+    .where(Referral.case_id == bindparam("case_id"))
+    .order_by(Referral.id)
+)
 
 
 def choose_referral(case: Case, reader: User, referral_id: int | None) -> Referral | None:
@@ -122,7 +134,7 @@ def choose_referral(case: Case, reader: User, referral_id: int | None) -> Referr
 @dataclass(frozen=True)
 class AvailableDocuments:
     summary: bool
-    referrals: list[Referral]  # newest first; the first is the current one
+    referrals: list  # rows (id, office, referred_at), newest first; the first is the current one
     audit_history: bool
 
     def __bool__(self) -> bool:
@@ -133,7 +145,9 @@ def available_documents(case: Case, reader: User) -> AvailableDocuments:
     """The documents of this case the reader may print (for the links on the case page)."""
     return AvailableDocuments(
         summary=reader.role in SUMMARY_ROLES,
-        referrals=printable_referrals(case, reader) if reader.role in REFERRAL_ROLES else [],
+        referrals=_printable(db.session.execute(_REFERRAL_LINKS, {"case_id": case.id}).all(), reader)
+        if reader.role in REFERRAL_ROLES
+        else [],
         audit_history=reader.role in AUDIT_HISTORY_ROLES,
     )
 

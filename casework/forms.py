@@ -1,6 +1,7 @@
 """Helpers shared by every blueprint's forms."""
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -23,34 +24,60 @@ def html_params(**kwargs) -> str:
     """The attributes WTForms' html_params writes (sorted, `class_` → `class`, booleans bare), escaped the same."""
     params = []
     for key, value in sorted(kwargs.items()):
-        key = escape(clean_key(key))
         if value is True:
-            params.append(key)
+            params.append(_attribute_name(key))
         elif value is not False:
-            params.append(f'{key}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+            params.append(f'{_attribute_name(key)}="{str(escape(value)).replace(chr(34), "&quot;")}"')
     return " ".join(params)
 
 
-class _TextInput(widgets.TextInput):
-    html_params = staticmethod(html_params)
+@lru_cache(maxsize=256)
+def _attribute_name(key: str) -> str:
+    """An attribute's name as WTForms writes it (keys come from code: a few dozen, worked out once each)."""
+    return str(escape(clean_key(key)))
 
 
-class _HiddenInput(widgets.HiddenInput):
-    html_params = staticmethod(html_params)
-
-
-class _SubmitInput(widgets.SubmitInput):
-    html_params = staticmethod(html_params)
+def _validation_flags(widget, field) -> dict:
+    """The field's flags that the widget writes as attributes (required, maxlength, ...)."""
+    flags = getattr(getattr(field, "flags", None), "__dict__", {})  # those set on the field (dir() is slow)
+    return {k: value for k, value in flags.items() if k in widget.validation_attrs}
 
 
 def _attributes(widget, field, kwargs: dict) -> dict:
-    """The id and the validation attributes (required, maxlength, ...) a WTForms widget adds."""
+    """The id and the validation attributes a WTForms textarea or select adds."""
     kwargs.setdefault("id", field.id)
-    flags = getattr(field, "flags", {})
-    for k in dir(flags):
-        if k in widget.validation_attrs and k not in kwargs:
-            kwargs[k] = getattr(flags, k)
+    for k, value in _validation_flags(widget, field).items():
+        kwargs.setdefault(k, value)
     return kwargs
+
+
+class _Input(widgets.Input):
+    """WTForms' Input: its type, value and list attributes, then its flags (a callable flag is called)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("type", self.input_type)
+        if "value" not in kwargs:
+            kwargs["value"] = field._value()
+        datalist = getattr(field, "_datalist", None)
+        if datalist is not None and "list" not in kwargs:
+            kwargs["list"] = datalist if isinstance(datalist, str) else datalist.id
+        for k, value in _validation_flags(self, field).items():
+            if k not in kwargs:
+                kwargs[k] = value() if callable(value) else value
+        return Markup(f"<input {html_params(name=field.name, **kwargs)}>")  # noqa: S704 - escaped
+
+
+class _TextInput(widgets.TextInput, _Input):
+    pass
+
+
+class _HiddenInput(widgets.HiddenInput, _Input):
+    pass
+
+
+class _SubmitInput(widgets.SubmitInput, _Input):
+    pass
 
 
 class _TextArea(widgets.TextArea):

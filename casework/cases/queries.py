@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Integer, Select, and_, bindparam, false, func, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -250,7 +251,7 @@ def cursor_parameters(after: Cursor | None) -> dict:
 
 @dataclass
 class Page:
-    cases: list  # Row objects with the ROW_COLUMNS, read by attribute (row.reference, row.assignee_name)
+    cases: list[CaseListRow]
     next_cursor: Cursor | None
 
 
@@ -273,6 +274,29 @@ ROW_COLUMNS = (
 )
 
 
+class CaseListRow(NamedTuple):
+    """A row of the ROW_COLUMNS, in their order. A database row looks each attribute up by name (half a
+    microsecond, a dozen times per row of a table): this tuple reads them by position."""
+
+    id: int
+    reference: str
+    status: str
+    office: str
+    risk_level: str | None
+    urgent: bool
+    in_danger: bool
+    due_on: date | None
+    deadline_label: str | None
+    created_at: datetime
+    disposition: str | None
+    assignee_name: str | None
+
+
+def case_list_rows(result) -> list[CaseListRow]:
+    """The rows of a statement selecting the ROW_COLUMNS, as CaseListRows."""
+    return [CaseListRow._make(row) for row in result]
+
+
 def queue_page(user: User, name: str, today: date, after: Cursor | None = None, size: int = PAGE_SIZE) -> Page:
     """One page of a queue in the queue's order, built on ``access.visible_cases(user)``.
 
@@ -284,7 +308,7 @@ def queue_page(user: User, name: str, today: date, after: Cursor | None = None, 
     registry = flows.registry()
     key = ("queue page", user.id, user.role, user.office, user.active, name, today, size, after is not None, registry)
     statement = kept_statement(key, lambda: _queue_statement(user, name, today, after, size))
-    rows = db.session.execute(statement, cursor_parameters(after)).all()
+    rows = case_list_rows(db.session.execute(statement, cursor_parameters(after)))
     more = len(rows) > size
     rows = rows[:size]
     cursor = Cursor.after(order, rows[-1]) if more and rows else None

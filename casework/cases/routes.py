@@ -73,15 +73,15 @@ def workflows():
 # -- the case page ---------------------------------------------------------------------------
 
 
-def _evidence_urls(case: Case) -> list[tuple]:
+def _evidence_urls(case: Case, evidence: list) -> list[tuple]:
     """(evidence, download URL or None) for each item: the URL built once and completed with each item's id."""
     prefix = None
-    if "cases.evidence_download" in current_app.view_functions and case.evidence:
+    if "cases.evidence_download" in current_app.view_functions and evidence:
         try:
             prefix = url_for("cases.evidence_download", reference=case.reference, evidence_id=0).removesuffix("0")
         except BuildError:
             prefix = None
-    return [(e, f"{prefix}{e.id}" if prefix else None) for e in case.evidence]
+    return [(e, f"{prefix}{e.id}" if prefix else None) for e in evidence]
 
 
 def _assignment_names(timeline: list, known: list[User | None]) -> dict[int, str]:
@@ -128,7 +128,7 @@ def _action_forms(case: Case, overrides: dict | None = None) -> list[tuple]:
 CASE_PAGE_OPTIONS = (joinedload(Case.assignee), joinedload(Case.parties))
 
 
-def _render_case(case: Case, status: int = 200, *, error: str | None = None, **forms):
+def _render_case(case: Case, status: int = 200, *, error: str | None = None, thread: list | None = None, **forms):
     workflow = flows.workflow_for(case)
     reader = current_user._get_current_object()
     may_change = access.may_change(reader)
@@ -148,7 +148,7 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
         workflow=workflow,
         today=local_today(),
         show_identity=access.may_see_reporter_identity(reader, case),
-        evidence=_evidence_urls(case),
+        evidence=_evidence_urls(case, service.evidence_rows(case)),
         timeline=timeline,
         names=_assignment_names(timeline, [*candidates, reader, case.assignee]),
         related=service.related_cases(case, reader),
@@ -163,6 +163,7 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
         message_form=(forms.get("message_form") or MessageForm(formdata=None, prefix="message"))
         if may_change
         else None,
+        thread=service.reporter_thread(case) if thread is None else thread,
         error=error,
         trigger_label=_trigger_labeller(workflow),
     ), status
@@ -172,8 +173,9 @@ def _render_case(case: Case, status: int = 200, *, error: str | None = None, **f
 @role_required(*ALL_STAFF)
 def case_page(reference: str):
     case = access.load_case(current_user, reference, options=CASE_PAGE_OPTIONS)
-    service.mark_reporter_messages_read(case, current_user)
-    response = _render_case(case)
+    thread = service.reporter_thread(case)
+    service.mark_reporter_messages_read(case, current_user, thread)
+    response = _render_case(case, thread=thread)
     db.session.commit()
     return response
 

@@ -24,6 +24,7 @@ from casework.models import (
     CaseBehaviour,
     CaseEvent,
     CasePlatform,
+    Evidence,
     Message,
     Note,
     Party,
@@ -409,6 +410,30 @@ def platforms_and_behaviours(case: Case) -> tuple[list, list]:
     return [row for row in rows if row.list == "platform"], [row for row in rows if row.list == "behaviour"]
 
 
+# The case page reads its evidence and its reporter thread as plain rows (the case's relationships would build
+# an ORM object per row and a loader per relationship), from statements built once, the case a parameter.
+_EVIDENCE_ROWS = (
+    select(
+        Evidence.id,
+        Evidence.kind,
+        Evidence.url,
+        Evidence.file_name,
+        Evidence.size,
+        Evidence.description,
+        Evidence.sha256,
+        Evidence.source,
+        Evidence.created_at,
+    )
+    .where(Evidence.case_id == bindparam("case_id"))
+    .order_by(Evidence.id)
+)
+
+
+def evidence_rows(case: Case) -> list:
+    """The case's evidence in the order received, as plain rows (the case page's table)."""
+    return db.session.execute(_EVIDENCE_ROWS, {"case_id": case.id}).all()
+
+
 # -- the reporter thread ---------------------------------------------------------------------
 
 
@@ -439,11 +464,33 @@ def post_staff_message(case: Case, actor: User, body: str) -> Message:
     return message
 
 
-def mark_reporter_messages_read(case: Case, reader: User) -> int:
-    """Mark the reporter's unread messages read when a case worker opens the thread; returns how many."""
+_THREAD = (
+    select(
+        Message.id,
+        Message.direction,
+        Message.body,
+        Message.created_at,
+        Message.read_at,
+        Message.author_id,
+        User.display_name.label("author_name"),
+    )
+    .outerjoin(User, User.id == Message.author_id)
+    .where(Message.case_id == bindparam("case_id"))
+    .order_by(Message.id)
+)
+
+
+def reporter_thread(case: Case) -> list:
+    """The messages with the reporter, oldest first, as plain rows with their author's name."""
+    return db.session.execute(_THREAD, {"case_id": case.id}).all()
+
+
+def mark_reporter_messages_read(case: Case, reader: User, thread: list) -> int:
+    """Mark the reporter's unread messages of `thread` (reporter_thread) read when a case worker opens it;
+    returns how many."""
     if not access.may_change(reader):
         return 0  # an auditor's look is not the office reading its mail
-    unread = [m for m in case.messages if m.direction == "from_reporter" and m.read_at is None]
+    unread = [m for m in thread if m.direction == "from_reporter" and m.read_at is None]
     if not unread:
         return 0
     ids, case_id = [m.id for m in unread], case.id

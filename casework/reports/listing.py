@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
@@ -17,7 +18,7 @@ from sqlalchemy import Select, and_, bindparam, exists, false, func, select, tup
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
-from casework.cases.queries import ROW_COLUMNS, kept_statement, open_states
+from casework.cases.queries import ROW_COLUMNS, CaseListRow, case_list_rows, kept_statement, open_states
 from casework.extensions import db
 from casework.flows import known_states, registry
 from casework.models import Case, CaseBehaviour, CasePlatform, User
@@ -58,8 +59,10 @@ class CaseFilters:
         return bool(search.terms(self.q))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CaseRow:
+    """One row of a page (not frozen: see templating.CaseLine)."""
+
     id: int
     reference: str
     status: str
@@ -94,6 +97,10 @@ class Cursor:
     id: int
     count: int
     count_is_exact: bool
+
+
+# A function of (cursor, size) giving the statement of the rows after the cursor, and its parameters.
+PageQuery = Callable[[Cursor | None, int], tuple[Select, dict]]
 
 
 def encode_cursor(sort: str, row: CaseRow, count: int, exact: bool) -> str:
@@ -198,25 +205,58 @@ def ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
     return stmt.order_by(Case.created_at.desc(), Case.id.desc())
 
 
-def page_records(stmt: Select, sort: str, cursor: Cursor | None, size: int, page_ids=None) -> list:
-    """Up to `size` rows of `stmt` after the cursor, in the sort's order.
+def page_records(page: PageQuery, sort: str, cursor: Cursor | None, size: int) -> list[CaseListRow]:
+    """Up to `size` rows after the cursor, in the sort's order; `page(position, limit)` gives the statement (and
+    its parameters) of the rows after a position (built_page, kept_page).
 
     In due-date order a page that starts among the dated cases reads them alone, by the index from the
     cursor on, and goes on with the cases without a deadline only if the dated ones run out: one
     condition for both ("after the cursor, or undated") would make the database read from the start.
-    `page_ids`, if given, is a function of (cursor, size) selecting the ids of that page (text_page_ids):
-    the page then reads only those cases.
     """
-
-    def page(position: Cursor | None, limit: int) -> Select:
-        query = ordered(stmt, sort, position).limit(limit)
-        return query.where(Case.id.in_(page_ids(position, limit))) if page_ids else query
-
-    records = db.session.execute(page(cursor, size)).all()
+    records = case_list_rows(db.session.execute(*page(cursor, size)))
     if sort == "due" and cursor and cursor.key is not None and len(records) < size:
         undated = Cursor(None, 0, cursor.count, cursor.count_is_exact)
-        records += db.session.execute(page(undated, size - len(records))).all()
+        records += case_list_rows(db.session.execute(*page(undated, size - len(records))))
     return records
+
+
+def built_page(stmt: Select, sort: str, page_ids=None) -> PageQuery:
+    """The page statements of `stmt`, built for each page. `page_ids`, if given, is a function of (cursor, size)
+    selecting the ids of that page (text_page_ids): the page then reads only those cases."""
+
+    def page(position: Cursor | None, limit: int) -> tuple[Select, dict]:
+        query = ordered(stmt, sort, position).limit(limit)
+        return (query.where(Case.id.in_(page_ids(position, limit))) if page_ids else query), {}
+
+    return page
+
+
+_AFTER_ID = bindparam("after_id", type_=Case.id.type)
+_AFTER_KEY = {"due": bindparam("after_key", type_=Case.due_on.type)}
+_AFTER_CREATED = bindparam("after_key", type_=Case.created_at.type)
+
+
+def kept_page(user: User, filters: CaseFilters, today: date) -> PageQuery:
+    """The page statements of filters without search text, kept per user, filters, day and kind of cursor (none,
+    a sort key, or among the undated cases): the cursor's key and id are parameters."""
+
+    def page(position: Cursor | None, limit: int) -> tuple[Select, dict]:
+        shape = None if position is None else ("undated" if position.key is None else "keyed")
+        key = ("case page", user.id, user.role, user.active, filters, today, shape, limit)
+        statement = kept_statement(key, lambda: _page_statement(user, filters, today, shape, limit))
+        if position is None:
+            return statement, {}
+        if position.key is None:
+            return statement, {"after_id": position.id}
+        return statement, {"after_key": position.key, "after_id": position.id}
+
+    return page
+
+
+def _page_statement(user: User, filters: CaseFilters, today: date, shape: str | None, limit: int) -> Select:
+    after_key = _AFTER_KEY.get(filters.sort, _AFTER_CREATED)
+    position = None if shape is None else Cursor(None if shape == "undated" else after_key, _AFTER_ID, 0, False)
+    return ordered(filtered_cases(user, filters, today, None), filters.sort, position).limit(limit)
 
 
 def text_page_ids(user: User, filters: CaseFilters, today: date, count: int, cursor: Cursor | None):
@@ -313,7 +353,7 @@ def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UN
     )
 
 
-def _row(record, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
+def _row(record: CaseListRow, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
     overdue = record.due_on is not None and record.due_on < today and record.status != "closed"
     return CaseRow(
         id=record.id,
@@ -396,10 +436,13 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
         count, exact = cursor.count, cursor.count_is_exact
     else:
         count, exact = count_cases(user, filters, today)
-    page_ids = text_page_ids(user, filters, today, count, cursor)
-    text_match = None if page_ids else text_condition(user, filters, common=count >= search.DRIVE_BY_SORT_FROM)
-    stmt = filtered_cases(user, filters, today, text_match)
-    records = page_records(stmt, filters.sort, cursor, filters.per_page + 1, page_ids)
+    if filters.q:
+        page_ids = text_page_ids(user, filters, today, count, cursor)
+        text_match = None if page_ids else text_condition(user, filters, common=count >= search.DRIVE_BY_SORT_FROM)
+        page = built_page(filtered_cases(user, filters, today, text_match), filters.sort, page_ids)
+    else:
+        page = kept_page(user, filters, today)
+    records = page_records(page, filters.sort, cursor, filters.per_page + 1)
     platforms = platforms_of([r.id for r in records[: filters.per_page]])
     rows = [_row(r, today, platforms.get(r.id, ())) for r in records[: filters.per_page]]
     next_cursor = encode_cursor(filters.sort, rows[-1], count, exact) if len(records) > filters.per_page else None

@@ -254,3 +254,7 @@ def test_administrators_read_the_workflow_definition_and_its_diagram(client, log
 def test_only_administrators_see_the_workflow_page(client, login_as, role):
     login_as(role)
     assert client.get("/cases/workflows").status_code == 403
+
+
+def test_a_table_row_names_the_columns_a_table_of_cases_selects_in_their_order():
+    assert [column.key for column in queries.ROW_COLUMNS] == list(queries.CaseListRow._fields)
