@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request, url_for
+from flask import Flask, current_app, url_for
 
 from casework import vocabulary
 from casework.clock import local_time, local_zone
@@ -40,28 +39,6 @@ def case_url_prefix() -> str | None:
     if "cases.case_page" not in current_app.view_functions:
         return None
     return url_for("cases.case_page", reference="REFERENCE").removesuffix("REFERENCE")
-
-
-def template_url_for(endpoint: str, **values) -> str:
-    """url_for for templates: each URL is built once per worker and kept (a page asks for a dozen, and
-    building one costs several microseconds).
-
-    A URL depends on the URL map (fixed at start-up), the endpoint, its values (their order and types too),
-    and the scheme, host and script root of the request: all of them are the key, so a kept URL is never
-    stale. Values other than text and whole numbers, a blueprint-relative endpoint, or a call outside a
-    request: built each time.
-    """
-    if not has_request_context() or endpoint.startswith(".") or any(type(v) not in (str, int) for v in values.values()):
-        return url_for(endpoint, **values)
-    key = tuple((name, type(value), value) for name, value in values.items())  # in order: query arguments follow it
-    environ = request.environ
-    root = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME", ""))
-    return _kept_url(current_app._get_current_object(), root, endpoint, key)
-
-
-@lru_cache(maxsize=4096)
-def _kept_url(app: Flask, root: tuple, endpoint: str, values: tuple) -> str:
-    return url_for(endpoint, **{name: value for name, _, value in values})
 
 
 @dataclass(slots=True)
@@ -124,7 +101,6 @@ def case_lines(rows, today: date) -> list[CaseLine]:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.globals["url_for"] = template_url_for
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(state_label, "state_label")
