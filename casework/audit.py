@@ -44,7 +44,7 @@ from casework.models import AuditEntry, User, utcnow
 
 GENESIS_HASH = "0" * 64
 MAX_DETAIL_TEXT = 200  # details carry ids and field names; a long string is a bug
-PG_AUDIT_LOCK_KEY = 0x43415345  # "CASE": serialises appends across workers on PostgreSQL
+PG_AUDIT_LOCK_KEY = 0x43415345  # "CASE": serialises appends (and case tally changes) across workers on PostgreSQL
 CHECKPOINT_KIND = "casework-audit-checkpoint"
 
 Actor = User | str | None  # a staff user, or "reporter", "system", "anonymous"

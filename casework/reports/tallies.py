@@ -10,9 +10,11 @@ NO_DEADLINE, a date that is never past.
 
 SQL triggers on `cases` and `referrals` keep the tallies in step, in the same transaction as the change,
 whichever service writes it: a case leaves the tally of its old key and joins that of its new one. On
-PostgreSQL the row with the smaller key is changed first, so two transactions moving cases in opposite
-directions wait for each other instead of deadlocking. A case is counted out *before* it is deleted, while its
-referrals still exist. `recount()` rebuilds the tallies from the cases (`flask dashboard recount`); the demo
+PostgreSQL a change of tallies first takes the audit append lock (audit.PG_AUDIT_LOCK_KEY), which every
+transaction that changes a case takes anyway to record the change: so two transactions never hold tallies the
+other one wants (a transition with a referral moves a case twice), and the locks are always taken in the same
+order (the case row, then the append lock). A case is counted out *before* it is deleted, while its referrals
+still exist. `recount()` rebuilds the tallies from the cases (`flask dashboard recount`); the demo
 seeder suspends the triggers for its bulk load and recounts at the end. Migration 0009 holds a frozen copy of
 the statements; a test checks they agree.
 """
@@ -26,6 +28,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from casework.audit import PG_AUDIT_LOCK_KEY
 from casework.extensions import db
 
 NO_DEADLINE = date(9999, 12, 31)
@@ -101,13 +104,12 @@ PG_FUNCTIONS = [
     f"SELECT ROW({_key('c', 'postgresql')})::case_tally_key $$",
     "CREATE FUNCTION case_tallies_add(k case_tally_key, amount integer) RETURNS void LANGUAGE sql AS $$ "
     f"INSERT INTO case_tallies ({_KEY_LIST}, cases) SELECT (k).*, amount{_UPSERT} $$",
-    # Either key may be NULL (a case inserted or deleted); the smaller key's row is locked first.
+    # Either key may be NULL (a case inserted or deleted). The audit append lock first (see the module's docstring).
     "CREATE FUNCTION case_tallies_move(leaving case_tally_key, joining case_tally_key) RETURNS void "
     "LANGUAGE plpgsql AS $$ BEGIN IF leaving IS NOT DISTINCT FROM joining THEN RETURN; END IF; "
-    "IF joining IS NULL OR (leaving IS NOT NULL AND leaving < joining) THEN PERFORM case_tallies_add(leaving, -1); "
-    "IF joining IS NOT NULL THEN PERFORM case_tallies_add(joining, 1); END IF; "
-    "ELSE PERFORM case_tallies_add(joining, 1); "
-    "IF leaving IS NOT NULL THEN PERFORM case_tallies_add(leaving, -1); END IF; END IF; END $$",
+    f"PERFORM pg_advisory_xact_lock({PG_AUDIT_LOCK_KEY}); "
+    "IF leaving IS NOT NULL THEN PERFORM case_tallies_add(leaving, -1); END IF; "
+    "IF joining IS NOT NULL THEN PERFORM case_tallies_add(joining, 1); END IF; END $$",
     # Returns OLD: a BEFORE DELETE trigger must, to let the delete go on (an AFTER trigger's result is ignored).
     "CREATE FUNCTION case_tallies_on_case() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "IF TG_OP = 'INSERT' THEN PERFORM case_tallies_move(NULL, case_tally_key(NEW)); "

@@ -152,11 +152,9 @@ PG_FUNCTIONS = [
     ),
     (
         'CREATE FUNCTION case_tallies_move(leaving case_tally_key, joining case_tally_key) RETURNS void '
-        'LANGUAGE plpgsql AS $$ BEGIN IF leaving IS NOT DISTINCT FROM joining THEN RETURN; END IF; IF '
-        'joining IS NULL OR (leaving IS NOT NULL AND leaving < joining) THEN PERFORM '
-        'case_tallies_add(leaving, -1); IF joining IS NOT NULL THEN PERFORM case_tallies_add(joining, 1); '
-        'END IF; ELSE PERFORM case_tallies_add(joining, 1); IF leaving IS NOT NULL THEN PERFORM '
-        'case_tallies_add(leaving, -1); END IF; END IF; END $$'
+        'LANGUAGE plpgsql AS $$ BEGIN IF leaving IS NOT DISTINCT FROM joining THEN RETURN; END IF; PERFORM '
+        'pg_advisory_xact_lock(1128354629); IF leaving IS NOT NULL THEN PERFORM case_tallies_add(leaving, '
+        '-1); END IF; IF joining IS NOT NULL THEN PERFORM case_tallies_add(joining, 1); END IF; END $$'
     ),
     (
         'CREATE FUNCTION case_tallies_on_case() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = '

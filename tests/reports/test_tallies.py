@@ -6,9 +6,10 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from casework import access
+from casework.audit import PG_AUDIT_LOCK_KEY
 from casework.cases import service
 from casework.models import Case, CaseTally, Referral, utcnow
 from casework.reports import dashboard, tallies
@@ -157,3 +158,13 @@ def test_the_demo_seed_ends_with_the_tallies_counted_and_the_triggers_back(runne
     assert_in_step(db)
     CaseFactory(status="received")
     assert_in_step(db)
+
+
+def test_on_postgresql_counting_a_case_takes_the_audit_append_lock_first(db):
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("advisory locks exist on PostgreSQL only (SQLite has one writer at a time)")
+    held = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :key AND pid = pg_backend_pid()")
+    assert db.session.scalar(held, {"key": PG_AUDIT_LOCK_KEY}) == 0
+    CaseFactory(status="received")
+    db.session.flush()
+    assert db.session.scalar(held, {"key": PG_AUDIT_LOCK_KEY}) == 1  # no two transactions hold each other's tallies
