@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import access, audit, flows, transactions
-from casework.cases.queries import kept_statement
+from casework.cases.queries import CLOSED_STATE, kept_statement
 from casework.clock import local_today
 from casework.extensions import db
 from casework.models import (
@@ -36,7 +36,6 @@ from casework.models import (
 from casework.vocabulary import CASE_ROLES, NOTE_VISIBILITIES
 from workflows import TransitionRefused, Workflow, WorkflowError
 
-CLOSED_STATE = "closed"
 TRIAGED_STATE = "triaged"
 VERSIONED_EVENT_KINDS = ("transition", "assignment")  # the events that change the case row (and its version)
 MAX_NOTE_LENGTH = 20_000
