@@ -1,6 +1,7 @@
 """Who may fire what, from where; guards; required fields; what a fired transition returns."""
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 
 import pytest
@@ -130,6 +131,21 @@ def test_escalation_to_umpd_before_triage_only_when_urgent():
     assert [s.trigger for s in WORKFLOW.available("received", "intake", {"urgent": False})] == ["triage"]
     fired = WORKFLOW.fire("received", "escalate_umpd", "intake", {"urgent": True}, VALID_DATA["escalate_umpd"])
     assert (fired.dest, fired.sets_office) == ("referred_umpd", "umpd")
+
+
+def test_what_may_fire_follows_each_question_not_the_one_before():
+    """One machine per thread answers every question: each answer depends on that question's status and facts."""
+
+    def offered(state, facts):
+        return [spec.trigger for spec in WORKFLOW.available(state, "intake", facts)]
+
+    for _ in range(2):
+        assert offered("received", {"urgent": True}) == ["triage", "escalate_umpd"]
+        assert offered("received", {"urgent": False}) == ["triage"]
+        assert "refer_conduct" in offered("triaged", PERMISSIVE)
+        assert "refer_conduct" not in offered("triaged", {"respondent_affiliations": ["staff"]})
+    with ThreadPoolExecutor(max_workers=1) as other_thread:
+        assert other_thread.submit(offered, "received", {"urgent": True}).result() == ["triage", "escalate_umpd"]
 
 
 def test_urgent_risk_level_counts_as_urgent():
