@@ -1,7 +1,7 @@
 """Read requests read without the SQLite write lock; their view entries and read marks are written after."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from casework import audit, transactions
 from casework.models import AuditEntry, User
@@ -53,3 +53,27 @@ def test_a_view_entry_that_cannot_be_written_fails_the_commit(app, db):
         transactions.after_read(db.session, broken)
         with pytest.raises(RuntimeError, match="disk full"):
             db.session.commit()
+
+
+def test_a_get_request_commits_its_view_entry_once_on_postgresql_and_after_its_reads_on_sqlite(app, db):
+    """PostgreSQL writes the queued entry at the end of the read transaction and commits once (three round trips
+    fewer); SQLite commits the read transaction first, then writes in a transaction of its own."""
+    user = factories.UserFactory(role="intake")
+    db.session.commit()
+    commits = []
+    session = db.session()
+
+    def count(committed):
+        commits.append(committed)
+
+    event.listen(session, "after_commit", count)
+    try:
+        with app.test_request_context("/cases/", method="GET"):
+            db.session.scalar(select(User.id).where(User.id == user.id))
+            audit.record("case.list", user, details={"page": 1})
+            db.session.commit()
+    finally:
+        event.remove(session, "after_commit", count)
+    assert len(commits) == (1 if db.engine.dialect.name == "postgresql" else 2)
+    assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.seq.desc()).limit(1)) == "case.list"
+    assert audit.verify().ok
