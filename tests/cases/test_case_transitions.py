@@ -345,6 +345,29 @@ def test_related_cases_count_other_cases_naming_the_account_but_not_recused_ones
     assert [other.reference for other in related.visible] == [visible.reference] and related.hidden_count == 1
 
 
+def test_related_cases_are_counted_per_account_when_a_case_names_several(db, make_case, make_user):
+    intake = make_user("intake")
+    here = make_case("triaged")
+    PartyFactory(case=here, handle="@first_account", platform="x")
+    PartyFactory(case=here, handle="second_account", platform=None)
+    PartyFactory(case=here, handle="@nobody_else", platform="x")
+    older, newer = make_case("triaged"), make_case("received")
+    for other in (older, newer):
+        PartyFactory(case=other, handle="first_account", platform="x")
+    both = make_case("triaged")
+    PartyFactory(case=both, handle="@second_account", platform=None)
+    db.session.refresh(here)
+
+    related = service.related_cases(here, intake)
+
+    assert [(r.party.handle, r.count, r.hidden_count) for r in related] == [
+        ("@first_account", 2, 0),
+        ("second_account", 1, 0),
+    ]
+    assert [other.reference for other in related[0].visible] == [newer.reference, older.reference]
+    assert [other.reference for other in related[1].visible] == [both.reference]
+
+
 def test_referral_rows_are_written_for_every_referral(db, make_case, make_user):
     case = make_case("triaged")
     intake = make_user("intake")
