@@ -295,7 +295,9 @@ def _postgresql_page_ids(
 
 
 WINDOW_PAGES = 4  # SQLite: a common word's page looks first among this many pages of matches next in id order
-WINDOW_SPREAD = 20  # ... unless they are spread over more than this many ids each: then the list of all is as quick
+# ... unless they are spread over more than this many ids each (the window then reaches back further than the
+# whole list is worth). A word in 0.6% of a million cases (one match per 160 ids): 15.5 -> 13.5 ms a search page.
+WINDOW_SPREAD = 200
 
 
 def _sqlite_window_edge(user: User, filters: CaseFilters, cursor: Cursor | None) -> int | None:
