@@ -36,33 +36,52 @@ MAX_KEPT_QUERY = 1000  # a longer query string is rendered, not kept
 
 
 def filter_panel(form: CaseFilterForm) -> Markup:
-    """The filter form, rendered.
+    """The filter form, rendered: the search box, and the other fields.
 
-    Its fourteen fields cost more to render than the fifty rows of a page, and the panel is a function of
-    the query string and the choices offered alone, so rendered panels are kept (the least recently used
-    go first). A panel with search text is never kept: the words someone searched for stay in no cache.
+    Its fourteen fields cost more to render than the fifty rows of a page, and they are a function of the query
+    string (less the search text) and the choices offered alone, so rendered panels are kept (the least recently
+    used go first). With search text, the search box is rendered around the kept fields each time: the words
+    someone searched for stay in no cache.
     """
-    if ("q" in form and form.q.data) or len(request.query_string) > MAX_KEPT_QUERY:
-        return _render_panel(form)
+    if len(request.query_string) > MAX_KEPT_QUERY:
+        return _render_panel(form, _render_fields(form))
     args = tuple((name, value) for name, value in request.args.items(multi=True) if name not in ("after", "q"))
-    return _kept_panel(args, "q" in form, _options(form.state), _options(form.assignee))
+    kept = (args, "q" in form, _options(form.state), _options(form.assignee))
+    if "q" in form and form.q.data:
+        return _render_panel(form, _kept_fields(*kept))
+    return _kept_panel(*kept)
 
 
 def _options(field) -> tuple[tuple[str, str], ...]:
     return tuple((choice.value, choice.label) for choice in field.choices)
 
 
-@lru_cache(maxsize=256)
-def _kept_panel(args: tuple, text_search: bool, states: tuple, assignees: tuple) -> Markup:
+def _form_of(args: tuple, text_search: bool, states: tuple, assignees: tuple) -> CaseFilterForm:
     form = CaseFilterForm(formdata=MultiDict(args), states={}, assignees={}, text_search=text_search)
     form.state.choices = [SelectChoice(value, label) for value, label in states]
     form.assignee.choices = [SelectChoice(value, label) for value, label in assignees]
     form.validate()
-    return _render_panel(form)
+    return form
 
 
-def _render_panel(form: CaseFilterForm) -> Markup:
-    return get_template_attribute("reports/_filters.html", "filter_panel")(form)
+@lru_cache(maxsize=256)
+def _kept_panel(*kept) -> Markup:
+    """The whole panel of a query without search text."""
+    return _render_panel(_form_of(*kept), _kept_fields(*kept))
+
+
+@lru_cache(maxsize=256)
+def _kept_fields(*kept) -> Markup:
+    """Every field but the search box."""
+    return _render_fields(_form_of(*kept))
+
+
+def _render_panel(form: CaseFilterForm, fields: Markup) -> Markup:
+    return get_template_attribute("reports/_filters.html", "filter_panel")(form, fields)
+
+
+def _render_fields(form: CaseFilterForm) -> Markup:
+    return get_template_attribute("reports/_filters.html", "filter_fields")(form)
 
 
 def _query_string(form: CaseFilterForm, **extra) -> str:

@@ -216,9 +216,12 @@ def test_search_text_is_kept_in_no_cache_of_rendered_filter_forms(client, login_
     from casework.reports import list_routes
 
     login_as("investigator")
+    list_routes._kept_fields.cache_clear()
     list_routes._kept_panel.cache_clear()
     page = _page(client, "?q=Pemberton+screenshot&state=open")
-    assert 'value="Pemberton screenshot"' in page
-    assert list_routes._kept_panel.cache_info().currsize == 0
-    assert 'value="Pemberton screenshot"' not in _page(client, "?state=open")
-    assert list_routes._kept_panel.cache_info().currsize == 1
+    assert 'value="Pemberton screenshot"' in page and '<option value="open" selected>' in page
+    assert list_routes._kept_panel.cache_info().currsize == 0  # no whole panel kept for a search ...
+    assert list_routes._kept_fields.cache_info().currsize == 1  # ... only the other fields, without the text
+    without_text = _page(client, "?state=open")
+    assert list_routes._kept_fields.cache_info().hits == 1  # the same fields serve the page without text
+    assert "Pemberton" not in without_text and '<option value="open" selected>' in without_text
