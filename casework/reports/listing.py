@@ -306,13 +306,11 @@ def _sqlite_window_edge(user: User, filters: CaseFilters, cursor: Cursor | None)
     newest = filters.sort == "newest"
     beyond = cursor.id if cursor else None
     start = cursor.id if cursor else (db.session.scalar(select(func.max(Case.id))) or 0 if newest else 0)
-    page = filters.per_page + 1
-    # How far apart the matches are, from a page of them first: a probe for a rarer word costs more than it saves.
-    first = search.nth_match_id(user, filters.q, page, descending=newest, beyond=beyond)
-    if first is None or abs(start - first) > page * WINDOW_SPREAD:
+    window = (filters.per_page + 1) * WINDOW_PAGES * (4 if filters.used() else 1)
+    edge = search.nth_match_id(user, filters.q, window, descending=newest, beyond=beyond)
+    if edge is None or abs(start - edge) > window * WINDOW_SPREAD:
         return None
-    window = page * WINDOW_PAGES * (4 if filters.used() else 1)
-    return search.nth_match_id(user, filters.q, window, descending=newest, beyond=beyond)
+    return edge
 
 
 def _sqlite_window_page_ids(
