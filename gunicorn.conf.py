@@ -14,6 +14,9 @@ workers = int(os.environ.get("CASEWORK_WORKERS", "2"))
 timeout = max(int(os.environ.get("CASEWORK_WORKER_TIMEOUT", "0") or 0), int(DEFAULT_TIME_LIMIT) + 30)
 graceful_timeout = 30
 accesslog = os.environ.get("CASEWORK_ACCESS_LOG", "-")
+# Time, method, path, protocol, status, size and duration: no query string (a case search's words travel in it),
+# no referrer, no user agent and no client address (a reporter's visit must not be traceable from the log).
+access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
 def post_fork(server, worker):

@@ -2,8 +2,8 @@
 (report, staff work, referral, notes, replies, follow-up, auditor views, exports, hostile input) and must never
 come out where they do not belong: the application log, an error page, a URL or an audit entry.
 
-Request URLs double as the access log: a gunicorn access line holds the request line, status, size, the referrer
-(never sent: Referrer-Policy is no-referrer) and the user agent, so checking every URL used covers it.
+Request URLs double as the access log: a gunicorn access line holds the method and path (no query string, see
+gunicorn.conf.py), status, size and duration, so checking every URL used covers it.
 """
 
 from __future__ import annotations
