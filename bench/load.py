@@ -205,10 +205,20 @@ def stop_cluster(data_dir: Path) -> None:
     as_postgres(f"{PG_BIN}/pg_ctl -D '{data_dir}' -w stop -m fast")
 
 
-def baseline_cluster() -> str:
+def baseline_cluster(attempts: int = 3) -> str:
+    """The reference's cluster on its fixed port 55432, started if it is not running. The port lies in the
+    kernel's ephemeral range, so a client socket of the run before may still hold it for a moment: retry."""
     url = "postgresql://postgres@127.0.0.1:55432/postgres"
-    if not port_open(55432):
-        subprocess.run(["sh", str(BASELINE / "pg_start.sh")], check=True, stdout=subprocess.DEVNULL)
+    for attempt in range(1, attempts + 1):
+        if port_open(55432):
+            break
+        started = subprocess.run(["sh", str(BASELINE / "pg_start.sh")], stdout=subprocess.DEVNULL, check=False)
+        if started.returncode == 0:
+            break
+        if attempt == attempts:
+            raise RuntimeError("the reference's PostgreSQL did not start: see /tmp/basepg/log")
+        log(f"the reference's PostgreSQL did not start (port 55432 busy?); retrying in {5 * attempt} s")
+        time.sleep(5 * attempt)
     return url
 
 
