@@ -12,6 +12,8 @@ What it does, for each database:
 3. Serves Casework with gunicorn (2 sync workers) on 127.0.0.1, signs in as the intake coordinator
    (session cookie, CSRF token from the form) and drives each page with wrk (a Lua script sets the cookie).
 4. Prints requests/s, p50 and p99 per page, and each page's throughput as a ratio to the reference.
+5. With the server stopped, computes each demo role's dashboard in-process (bench/dashboard.py) and prints
+   the fastest and slowest of three: the figure the target of 300 ms is about.
 
 Every case-list request writes an audit entry (searches are audited), so on SQLite writes serialise:
 the figures include that cost.
@@ -358,38 +360,56 @@ def bench_database(db: str, args, workdir: Path) -> dict[str, Result | None]:
 
     server = gunicorn("wsgi:app", ROOT, casework_env(url, workdir), "/login")
     try:
-        base = f"http://127.0.0.1:{server.port}"
-        cookie, opener = sign_in(base)
-        first = f"{base}/cases/all?{LIST_QUERY}"
-        body, _ = timed_get(opener, first)
-        reference_no = re.search(r"OH-\d{4}-\d{5}", body).group(0)
-        deep = deep_cursor(opener, base, LIST_QUERY, 10_000)
-        _, cold_dashboard = timed_get(opener, f"{base}/dashboard")
-        log(f"{db}: first (uncached) dashboard in one worker: {cold_dashboard:.0f} ms")
-        pages = {
-            "queue page (/cases/?queue=new)": f"{base}/cases/?queue=new",
-            "queue page 1 (state=open, 50 rows)": first,
-            "queue 10,000 rows deep (keyset)": deep,
-            "case page": f"{base}/cases/{reference_no}",
-            "full-text search (q=umass_gossip7)": f"{base}/cases/all?{SEARCH_QUERY}",
-            "dashboard": f"{base}/dashboard",
-        }
-        for name, page in pages.items():
-            try:
-                opener.open(page).read()
-            except urllib.error.HTTPError as error:
-                log(f"{db}: {name}: HTTP {error.code} -> n/a")
-                results[name] = None
-                continue
-            if name == "dashboard":  # fill the per-worker cache of both workers before measuring
-                run_wrk(page, cookie, argparse.Namespace(**{**vars(args), "duration": 2}), server)
-            results[name] = run_wrk(page, cookie, args, server)
-            log(f"{db}: {name}: {results[name]}")
-        results["_cold_dashboard_ms"] = cold_dashboard  # type: ignore[assignment]
-    finally:
+        results.update(drive_pages(db, server, args))
         server.stop()
+        server = None
+        results["_dashboard_computed"] = dashboard_computation(url, workdir)  # type: ignore[assignment]
+    finally:
+        if server is not None:
+            server.stop()
         if db == "pg" and not args.keep_pg:
             stop_cluster(workdir / "pg" / "data")
+    return results
+
+
+def dashboard_computation(url: str, workdir: Path) -> list[str]:
+    """bench/dashboard.py's lines: each role's dashboard computed in-process, the server stopped."""
+    command = [sys.executable, str(ROOT / "bench" / "dashboard.py"), "--url", url, "--workdir", str(workdir)]
+    output = subprocess.run(command, env=casework_env(url, workdir), capture_output=True, text=True, check=True)
+    return output.stdout.splitlines()
+
+
+def drive_pages(db: str, server: Server, args) -> dict[str, Result | None]:
+    """Sign in, find the pages, time the first dashboard, then drive each page with wrk."""
+    results: dict[str, Result | None] = {}
+    base = f"http://127.0.0.1:{server.port}"
+    cookie, opener = sign_in(base)
+    first = f"{base}/cases/all?{LIST_QUERY}"
+    body, _ = timed_get(opener, first)
+    reference_no = re.search(r"OH-\d{4}-\d{5}", body).group(0)
+    deep = deep_cursor(opener, base, LIST_QUERY, 10_000)
+    _, cold_dashboard = timed_get(opener, f"{base}/dashboard")
+    log(f"{db}: first (uncached) dashboard in one worker: {cold_dashboard:.0f} ms")
+    pages = {
+        "queue page (/cases/?queue=new)": f"{base}/cases/?queue=new",
+        "queue page 1 (state=open, 50 rows)": first,
+        "queue 10,000 rows deep (keyset)": deep,
+        "case page": f"{base}/cases/{reference_no}",
+        "full-text search (q=umass_gossip7)": f"{base}/cases/all?{SEARCH_QUERY}",
+        "dashboard": f"{base}/dashboard",
+    }
+    for name, page in pages.items():
+        try:
+            opener.open(page).read()
+        except urllib.error.HTTPError as error:
+            log(f"{db}: {name}: HTTP {error.code} -> n/a")
+            results[name] = None
+            continue
+        if name == "dashboard":  # fill the per-worker cache of both workers before measuring
+            run_wrk(page, cookie, argparse.Namespace(**{**vars(args), "duration": 2}), server)
+        results[name] = run_wrk(page, cookie, args, server)
+        log(f"{db}: {name}: {results[name]}")
+    results["_cold_dashboard_ms"] = cold_dashboard  # type: ignore[assignment]
     return results
 
 
@@ -422,7 +442,8 @@ def print_table(all_results: dict[str, dict], args) -> None:
         deep = results.get("queue 10,000 rows deep (keyset)")
         if first and deep:
             print(f"deep/page-1 p50 ratio: {deep.p50_ms / first.p50_ms:.2f} (target ≤ 1.2)")
-        print(f"first uncached dashboard: {results['_cold_dashboard_ms']:.0f} ms (then cached ≤ 60 s)")
+        print(f"first uncached dashboard page: {results['_cold_dashboard_ms']:.0f} ms (then cached ≤ 60 s)")
+        print("\n".join(results.get("_dashboard_computed", [])))
 
 
 def main() -> None:
