@@ -152,8 +152,9 @@ def _recent_reports(visible: ColumnElement[bool], since: datetime) -> dict[str, 
     cases are picked once (a WITH query used three times is computed once) and their platforms and behaviours
     looked up by case."""
     recent = select(Case.id, Case.created_at).where(Case.created_at >= since, visible).cte("recent")
-    day = cast(func.date(recent.c.created_at), String)
-    per_day = select(literal_column("'day'"), day, func.count()).group_by(day)
+    day = func.date(recent.c.created_at)
+    days = select(day.label("day"), func.count().label("reports")).group_by(day).subquery("days")
+    per_day = select(literal_column("'day'"), cast(days.c.day, String), days.c.reports)  # cast per day, not per case
     per_part = [
         select(literal_column(f"'{kind}'"), column, func.count()).join(recent, recent.c.id == case_id).group_by(column)
         for kind, column, case_id in (
