@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, bindparam, exists, false, func, select, tup
 
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
-from casework.cases.queries import ROW_COLUMNS, CaseListRow, case_list_rows, kept_statement, open_states
+from casework.cases.queries import CLOSED_STATE, ROW_COLUMNS, CaseListRow, case_list_rows, kept_statement, open_states
 from casework.extensions import db
 from casework.flows import known_states, registry
 from casework.models import Case, CaseBehaviour, CasePlatform, User
@@ -152,7 +152,7 @@ def filter_conditions(user: User, filters: CaseFilters, today: date, text_match=
     """SQL conditions for the filters (on top of the visibility clause)."""
     conditions = []
     if filters.state == OPEN:
-        conditions.append(Case.status != "closed")
+        conditions.append(Case.status != CLOSED_STATE)
     elif filters.state:
         conditions.append(Case.status == filters.state)
     if filters.office:
@@ -176,7 +176,7 @@ def filter_conditions(user: User, filters: CaseFilters, today: date, text_match=
     if filters.urgent:
         conditions.append(Case.urgent.is_(True))
     if filters.overdue:
-        conditions.append(and_(Case.due_on < today, Case.status != "closed"))
+        conditions.append(and_(Case.due_on < today, Case.status != CLOSED_STATE))
     if filters.created_from:
         conditions.append(Case.created_at >= datetime.combine(filters.created_from, datetime.min.time()))
     if filters.created_to:
@@ -354,7 +354,7 @@ def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UN
 
 
 def _row(record: CaseListRow, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
-    overdue = record.due_on is not None and record.due_on < today and record.status != "closed"
+    overdue = record.due_on is not None and record.due_on < today and record.status != CLOSED_STATE
     return CaseRow(
         id=record.id,
         reference=record.reference,
