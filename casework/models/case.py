@@ -278,6 +278,9 @@ class CaseTally(Base):
     kept by SQL triggers on cases and referrals, never written by the application."""
 
     __tablename__ = "case_tallies"
+    __table_args__ = (  # the tally a change left empty, found at once to be deleted (reports.tallies.DROP_EMPTY)
+        Index("ix_case_tallies_empty", "status", sqlite_where=text("cases = 0"), postgresql_where=text("cases = 0")),
+    )
 
     status: Mapped[str] = mapped_column(String(32), primary_key=True)
     office: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -128,18 +128,16 @@ def _open_counts(user: User, visible: ColumnElement[bool], today: date) -> list[
     else:
         row, scope, unacknowledged, weight = Case, visible, Case.acknowledged_at.is_(None), literal_column("1")
     awaiting = and_(row.status.in_(awaiting_acknowledgement_states()), unacknowledged)
-    cases = func.sum(weight)
     query = (
         select(
             row.status,
             row.office,
-            cases,
+            func.sum(weight),
             func.sum(case((row.due_on < today, weight), else_=0)),
             func.sum(case((awaiting, weight), else_=0)),
         )
         .where(row.status.in_(open_states()), scope)
         .group_by(row.status, row.office)
-        .having(cases > 0)
     )
     return [
         (state, office, int(n), int(overdue), int(awaiting))

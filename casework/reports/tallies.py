@@ -9,7 +9,9 @@ sum a few thousand rows (access.tally_scope says which). A case without a deadli
 NO_DEADLINE, a date that is never past.
 
 SQL triggers on `cases` and `referrals` keep the tallies in step, in the same transaction as the change,
-whichever service writes it: a case leaves the tally of its old key and joins that of its new one. On
+whichever service writes it: a case leaves the tally of its old key and joins that of its new one, and a tally
+left with no cases is deleted (so the table holds only the combinations that exist, however many deadlines have
+come and gone). On
 PostgreSQL a change of tallies first takes the audit append lock (audit.PG_AUDIT_LOCK_KEY), which every
 transaction that changes a case takes anyway to record the change: so two transactions never hold tallies the
 other one wants (a transition with a referral moves a case twice), and the locks are always taken in the same
@@ -37,6 +39,8 @@ KEY = ("status", "office", "due_on", "restricted", "unacknowledged", "referred_c
 _KEY_LIST = ", ".join(KEY)
 _NO_DEADLINE = {"sqlite": f"'{NO_DEADLINE}'", "postgresql": f"DATE '{NO_DEADLINE}'"}
 _UPSERT = f" ON CONFLICT ({_KEY_LIST}) DO UPDATE SET cases = case_tallies.cases + excluded.cases"
+# A tally a case leaves may fall to no cases: it goes at once (found by the partial index ix_case_tallies_empty).
+DROP_EMPTY = "DELETE FROM case_tallies WHERE cases = 0"
 
 
 def _key(row: str, dialect: str, referred: dict[str, str] | None = None) -> str:
@@ -67,6 +71,10 @@ def _sqlite_add(key: str, amount: int, source: str = " WHERE true") -> str:
     return f"INSERT INTO case_tallies ({_KEY_LIST}, cases) SELECT {key}, {amount}{source}{_UPSERT};"
 
 
+def _sqlite_leave(key: str, source: str = " WHERE true") -> str:
+    return f"{_sqlite_add(key, -1, source)} {DROP_EMPTY};"
+
+
 def _sqlite_referral_triggers() -> dict[str, str]:
     """A case's first referral to Conduct or UMPD, or the deletion of its last one, changes its flag."""
     source = " FROM cases c WHERE c.id = {row}.case_id"
@@ -78,7 +86,7 @@ def _sqlite_referral_triggers() -> dict[str, str]:
             triggers[f"case_tallies_{office}_{event.lower()[:3]}"] = (
                 f"AFTER {event} ON referrals WHEN {row}.office = '{office}' "
                 f"AND NOT EXISTS ({others.format(row=row, but=but)}) BEGIN "
-                f"{_sqlite_add(before, -1, source.format(row=row))} "
+                f"{_sqlite_leave(before, source.format(row=row))} "
                 f"{_sqlite_add(_key('c', 'sqlite'), 1, source.format(row=row))} END"
             )
     return triggers
@@ -88,9 +96,9 @@ SQLITE_TRIGGERS = {
     "case_tallies_cases_ins": f"AFTER INSERT ON cases BEGIN {_sqlite_add(_key('NEW', 'sqlite'), 1)} END",
     "case_tallies_cases_upd": (
         "AFTER UPDATE OF status, office, due_on, restricted, acknowledged_at ON cases BEGIN "
-        f"{_sqlite_add(_key('OLD', 'sqlite'), -1)} {_sqlite_add(_key('NEW', 'sqlite'), 1)} END"
+        f"{_sqlite_leave(_key('OLD', 'sqlite'))} {_sqlite_add(_key('NEW', 'sqlite'), 1)} END"
     ),
-    "case_tallies_cases_del": f"BEFORE DELETE ON cases BEGIN {_sqlite_add(_key('OLD', 'sqlite'), -1)} END",
+    "case_tallies_cases_del": f"BEFORE DELETE ON cases BEGIN {_sqlite_leave(_key('OLD', 'sqlite'))} END",
     **_sqlite_referral_triggers(),
 }
 
@@ -108,7 +116,7 @@ PG_FUNCTIONS = [
     "CREATE FUNCTION case_tallies_move(leaving case_tally_key, joining case_tally_key) RETURNS void "
     "LANGUAGE plpgsql AS $$ BEGIN IF leaving IS NOT DISTINCT FROM joining THEN RETURN; END IF; "
     f"PERFORM pg_advisory_xact_lock({PG_AUDIT_LOCK_KEY}); "
-    "IF leaving IS NOT NULL THEN PERFORM case_tallies_add(leaving, -1); END IF; "
+    f"IF leaving IS NOT NULL THEN PERFORM case_tallies_add(leaving, -1); {DROP_EMPTY}; END IF; "
     "IF joining IS NOT NULL THEN PERFORM case_tallies_add(joining, 1); END IF; END $$",
     # Returns OLD: a BEFORE DELETE trigger must, to let the delete go on (an AFTER trigger's result is ignored).
     "CREATE FUNCTION case_tallies_on_case() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import create_engine, delete, inspect, select, text
 
 from casework import access
 from casework.audit import PG_AUDIT_LOCK_KEY
@@ -19,10 +19,10 @@ TRIAGE = {"risk_level": "high", "jurisdiction_note": "Respondent is an enrolled 
 CLOSE = {"disposition": "resolved", "closing_summary": "Resolved with the reporter."}
 
 
-def kept(db) -> Counter:
-    """The tallies as the triggers kept them (empty ones left out)."""
+def kept(db) -> dict:
+    """The tallies as the triggers kept them."""
     db.session.flush()
-    return Counter({tuple(getattr(t, k) for k in tallies.KEY): t.cases for t in db.session.scalars(select(CaseTally))})
+    return {tuple(getattr(t, k) for k in tallies.KEY): t.cases for t in db.session.scalars(select(CaseTally))}
 
 
 def counted(db) -> Counter:
@@ -44,7 +44,8 @@ def counted(db) -> Counter:
 
 
 def assert_in_step(db):
-    assert +kept(db) == counted(db)
+    """The tallies count the cases, and no tally is left without cases."""
+    assert kept(db) == dict(counted(db))
 
 
 def fire(db, case, trigger, actor, data=None):
@@ -143,14 +144,16 @@ def test_each_role_gets_the_same_open_counts_from_the_tallies_as_from_its_cases(
     assert sum(row[2] for row in from_cases) > 0
 
 
-def test_the_migration_holds_the_same_tally_sql_as_the_module():
-    migration = importlib.import_module("migrations.versions.0009_case_tallies")
-    assert tallies.trigger_statements("sqlite") == migration.SQLITE_TRIGGERS
-    assert tallies.recount_statements("sqlite") == migration.SQLITE_RECOUNT
-    assert migration.PG_FUNCTIONS == tallies.PG_FUNCTIONS
-    assert tallies.trigger_statements("postgresql") == migration.PG_TRIGGERS
-    assert tallies.recount_statements("postgresql") == migration.PG_RECOUNT
-    assert migration.PG_DROP_FUNCTIONS == tallies.PG_DROP_FUNCTIONS
+def test_the_migrations_hold_the_same_tally_sql_as_the_module():
+    created = importlib.import_module("migrations.versions.0009_case_tallies")
+    changed = importlib.import_module("migrations.versions.0010_empty_tallies_go")  # SQLite triggers, the move
+    assert tallies.trigger_statements("sqlite") == changed.SQLITE_TRIGGERS
+    assert tallies.recount_statements("sqlite") == created.SQLITE_RECOUNT
+    move = changed.PG_MOVE_FUNCTION.replace("CREATE OR REPLACE FUNCTION", "CREATE FUNCTION")
+    assert [move if "FUNCTION case_tallies_move" in f else f for f in created.PG_FUNCTIONS] == tallies.PG_FUNCTIONS
+    assert tallies.trigger_statements("postgresql") == created.PG_TRIGGERS
+    assert tallies.recount_statements("postgresql") == created.PG_RECOUNT
+    assert created.PG_DROP_FUNCTIONS == tallies.PG_DROP_FUNCTIONS
 
 
 def test_the_demo_seed_ends_with_the_tallies_counted_and_the_triggers_back(runner, db):
@@ -168,3 +171,45 @@ def test_on_postgresql_counting_a_case_takes_the_audit_append_lock_first(db):
     CaseFactory(status="received")
     db.session.flush()
     assert db.session.scalar(held, {"key": PG_AUDIT_LOCK_KEY}) == 1  # no two transactions hold each other's tallies
+
+
+def test_a_tally_a_case_leaves_empty_goes(db):
+    case = CaseFactory(status="triaged", due_on=date(2026, 1, 1))
+    for day in range(2, 12):  # ten deadlines come and go
+        case.due_on = date(2026, 1, day)
+        db.session.flush()
+    assert kept(db) == {("triaged", case.office, date(2026, 1, 11), False, True, False, False): 1}
+    db.session.delete(case)
+    db.session.flush()
+    assert kept(db) == {}
+
+
+def test_the_migration_deletes_the_empty_tallies_and_goes_back(app, tmp_path):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("a fresh database to migrate up and down is made on SQLite (the session shares PostgreSQL's)")
+    from flask_migrate import downgrade, upgrade
+
+    from casework import create_app
+
+    created = importlib.import_module("migrations.versions.0009_case_tallies")
+    url = f"sqlite:///{tmp_path / 'tallies.db'}"
+    fresh = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    engine = create_engine(url)
+    triggers = text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'case_tallies%' ORDER BY name")
+    empty = "INSERT INTO case_tallies VALUES ('triaged', 'eoa', '2026-01-01', 0, 1, 0, 0, 0)"
+    try:
+        with fresh.app_context():
+            upgrade(revision="0009")
+            with engine.begin() as connection:
+                connection.execute(text(empty))
+            upgrade()
+            with engine.connect() as connection:
+                assert connection.scalar(text("SELECT count(*) FROM case_tallies")) == 0
+                assert sorted(connection.scalars(triggers)) == sorted(tallies.trigger_statements("sqlite"))
+            downgrade(revision="0009")
+            with engine.connect() as connection:
+                assert sorted(connection.scalars(triggers)) == sorted(created.SQLITE_TRIGGERS)
+                indexes = {index["name"] for index in inspect(connection).get_indexes("case_tallies")}
+                assert "ix_case_tallies_empty" not in indexes
+    finally:
+        engine.dispose()
