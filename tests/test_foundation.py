@@ -105,3 +105,15 @@ def test_administrator_navigation_shows_accounts_and_case_workers_do_not_see_it(
 def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404 and b"Page not found" in response.data
+
+
+def test_a_worker_compiles_every_page_template_before_serving(app, client, login_as):
+    from casework.templating import compile_templates
+
+    names = compile_templates(app)
+    assert {"base.html", "cases/case.html", "reports/dashboard.html", "errors/error.html"} <= set(names)
+    assert not [name for name in names if name.startswith("pdf/")]  # the PDF renderer has its own environment
+    compiled = {key[1] for key in app.jinja_env.cache}
+    assert set(names) <= compiled
+    login_as("intake")
+    assert client.get("/cases/").status_code == 200  # served from the compiled templates
