@@ -10,15 +10,14 @@ NO_DEADLINE, a date that is never past.
 
 SQL triggers on `cases` and `referrals` keep the tallies in step, in the same transaction as the change,
 whichever service writes it: a case leaves the tally of its old key and joins that of its new one, and a tally
-left with no cases is deleted (so the table holds only the combinations that exist, however many deadlines have
-come and gone). On
-PostgreSQL a change of tallies first takes the audit append lock (audit.PG_AUDIT_LOCK_KEY), which every
-transaction that changes a case takes anyway to record the change: so two transactions never hold tallies the
-other one wants (a transition with a referral moves a case twice), and the locks are always taken in the same
-order (the case row, then the append lock). A case is counted out *before* it is deleted, while its referrals
-still exist. `recount()` rebuilds the tallies from the cases (`flask dashboard recount`); the demo
-seeder suspends the triggers for its bulk load and recounts at the end. Migration 0009 holds a frozen copy of
-the statements; a test checks they agree.
+left with no cases is deleted (so the table holds only the combinations some case has, however many deadlines
+come and go). On PostgreSQL a change of tallies first takes the audit append lock (audit.PG_AUDIT_LOCK_KEY),
+which every transaction that changes a case takes anyway to record the change: so two transactions never hold
+tallies the other one wants (a transition with a referral moves a case twice), and the locks are always taken
+in the same order (the case row, then the append lock). A case is counted out *before* it is deleted, while
+its referrals still exist. `recount()` rebuilds the tallies from the cases (`flask dashboard recount`); the demo
+seeder suspends the triggers for its bulk load and recounts at the end. Migrations 0009 and 0010 (the triggers
+and the move that delete an emptied tally) hold frozen copies of the statements; a test checks they agree.
 """
 
 from __future__ import annotations
