@@ -17,7 +17,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from casework import audit
 from casework.extensions import db
-from casework.models import Case, CaseAccessGrant, CaseTally, Recusal, Referral, User
+from casework.models import Case, CaseAccessGrant, CaseTally, Recusal, Referral, ReportTally, User
 
 INTAKE_STATES = ("received", "triaged")
 CONTENT_ROLES = ("intake", "investigator", "conduct_officer", "police_liaison", "auditor")
@@ -85,11 +85,12 @@ def _role_scope(
     return false()
 
 
-def tally_scope(role: str) -> ColumnElement[bool]:
-    """The case tallies (reports.tallies) counting the cases that every user of `role` sees: the whole of what
-    a user sees when sees_as_role(user) holds, for such a user has no recusal, grant or restricted case."""
-    referred = {"conduct": CaseTally.referred_conduct, "umpd": CaseTally.referred_umpd}
-    return _role_scope(role, CaseTally, lambda office: referred[office], CaseTally.restricted == false())
+def tally_scope(role: str, tally: type[CaseTally | ReportTally] = CaseTally) -> ColumnElement[bool]:
+    """The tallies (reports.tallies: of cases, or of their platforms and behaviours) counting the cases that every
+    user of `role` sees: the whole of what a user sees when sees_as_role(user) holds, for such a user has no
+    recusal, grant or restricted case."""
+    referred = {"conduct": tally.referred_conduct, "umpd": tally.referred_umpd}
+    return _role_scope(role, tally, lambda office: referred[office], tally.restricted == false())
 
 
 def sees_as_role(user: User) -> bool:

@@ -317,10 +317,14 @@ def dashboard() -> None:
 
 @dashboard.command("recount")
 def dashboard_recount() -> None:
-    """Rebuild the case tallies behind the dashboard's open counts from the cases (the triggers keep them)."""
+    """Rebuild the tallies behind the dashboard's open counts, platforms and behaviours from the cases (the
+    triggers keep them)."""
     from casework.reports.tallies import recount
 
     started = time.perf_counter()
-    count = recount()
+    cases, reports = recount()
     db.session.commit()
-    click.echo(f"Counted the cases into {count:,} tallies in {time.perf_counter() - started:.1f} s.")
+    click.echo(
+        f"Counted the cases into {cases:,} tallies and their platforms and behaviours into {reports:,} weekly "
+        f"tallies in {time.perf_counter() - started:.1f} s."
+    )

@@ -13,6 +13,7 @@ from casework.models.case import (
     ReferenceCounter,
     Referral,
     ReporterKey,
+    ReportTally,
     format_reference,
 )
 from casework.models.evidence import Evidence
@@ -36,6 +37,7 @@ __all__ = [
     "Recusal",
     "ReferenceCounter",
     "Referral",
+    "ReportTally",
     "ReporterKey",
     "User",
     "format_reference",

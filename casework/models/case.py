@@ -290,3 +290,24 @@ class CaseTally(Base):
     referred_conduct: Mapped[bool] = mapped_column(primary_key=True)
     referred_umpd: Mapped[bool] = mapped_column(primary_key=True)
     cases: Mapped[int]
+
+
+class ReportTally(Base):
+    """How many platforms (or behaviours) of one value the cases reported in one week name, per combination of
+    what decides who sees a case (reports.tallies): the dashboard's platforms and behaviours of the last weeks
+    are summed from these. Kept by SQL triggers, never written by the application."""
+
+    __tablename__ = "report_tallies"
+    __table_args__ = (  # as for case tallies: the tally a change left empty, found at once to be deleted
+        Index("ix_report_tallies_empty", "week", sqlite_where=text("cases = 0"), postgresql_where=text("cases = 0")),
+    )
+
+    week: Mapped[date] = mapped_column(primary_key=True)  # the Monday (UTC) of the week the case was reported
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "platform" or "behaviour"
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    office: Mapped[str] = mapped_column(String(16), primary_key=True)
+    restricted: Mapped[bool] = mapped_column(primary_key=True)
+    referred_conduct: Mapped[bool] = mapped_column(primary_key=True)
+    referred_umpd: Mapped[bool] = mapped_column(primary_key=True)
+    cases: Mapped[int]

@@ -1,8 +1,9 @@
 """The dashboard: counts and timings over the cases a user may see (never any content).
 
 Figures are computed from access.visibility_clause(user), so each office sees its own scope and
-administrators see counts over every case; the open counts of a user who sees what their role sees are
-summed from the case tallies instead (reports/tallies.py, access.tally_scope). They are cached for a short
+administrators see counts over every case; the open counts, platforms and behaviours of a user who sees what
+their role sees are summed from the case and report tallies instead (reports/tallies.py, access.tally_scope).
+They are cached for a short
 while per scope: one entry per role for the users who see what their role sees, one per user for those with
 a recusal, a grant or a restricted case of their own; so a busy dashboard costs one computation a minute per
 role and worker.
@@ -20,7 +21,7 @@ from datetime import date, datetime, timedelta
 from itertools import accumulate
 
 from flask import Flask, current_app
-from sqlalchemy import String, and_, case, cast, func, literal_column, select, text, union_all
+from sqlalchemy import Date, and_, case, func, literal_column, select, text, union_all
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,7 +29,7 @@ from casework import transactions
 from casework.access import sees_as_role, tally_scope, visibility_clause
 from casework.cases.queries import awaiting_acknowledgement_states, open_states
 from casework.extensions import db
-from casework.models import Case, CaseBehaviour, CasePlatform, CaseTally, User, utcnow
+from casework.models import Case, CaseBehaviour, CasePlatform, CaseTally, ReportTally, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -145,24 +146,42 @@ def _open_counts(user: User, visible: ColumnElement[bool], today: date) -> list[
     ]
 
 
-def _recent_reports(visible: ColumnElement[bool], since: datetime) -> dict[str, list[tuple[str, int]]]:
-    """The reports made since `since` counted per day, per platform and per behaviour, in one statement: the
-    cases are picked once (a WITH query used three times is computed once) and their platforms and behaviours
-    looked up by case."""
-    recent = select(Case.id, Case.created_at).where(Case.created_at >= since, visible).cte("recent")
-    day = func.date(recent.c.created_at)
-    days = select(day.label("day"), func.count().label("reports")).group_by(day).subquery("days")
-    per_day = select(literal_column("'day'"), cast(days.c.day, String), days.c.reports)  # cast per day, not per case
-    per_part = [
-        select(literal_column(f"'{kind}'"), column, func.count()).join(recent, recent.c.id == case_id).group_by(column)
-        for kind, column, case_id in (
-            ("platform", CasePlatform.platform, CasePlatform.case_id),
-            ("behaviour", CaseBehaviour.behaviour, CaseBehaviour.case_id),
+def _reports_per_day(visible: ColumnElement[bool], since: datetime) -> list[tuple[date, int]]:
+    """The reports made since `since`, counted per day (from the index on created_at and the visibility
+    columns)."""
+    day = func.date(Case.created_at, type_=Date)
+    query = select(day, func.count()).where(Case.created_at >= since, visible).group_by(day)
+    return [(reported_on, count) for reported_on, count in db.session.execute(query)]
+
+
+def _parts_reported(user: User, visible: ColumnElement[bool], since: datetime) -> dict[str, list[tuple[str, int]]]:
+    """How many of the reports made since `since` (a Monday) name each platform and each behaviour.
+
+    For a user who sees what their role sees, summed from the report tallies of the weeks since (a few thousand
+    rows); for anyone else, the platforms and behaviours of each case they see looked up by case (on a million
+    cases, 49,000 recent ones: 170 ms on PostgreSQL)."""
+    if sees_as_role(user):
+        query = (
+            select(ReportTally.kind, ReportTally.value, func.sum(ReportTally.cases))
+            .where(ReportTally.week >= since.date(), tally_scope(user.role, ReportTally))
+            .group_by(ReportTally.kind, ReportTally.value)
         )
-    ]
-    counts: dict[str, list[tuple[str, int]]] = {"day": [], "platform": [], "behaviour": []}
-    for kind, key, count in db.session.execute(union_all(per_day, *per_part)):
-        counts[kind].append((key, count))
+    else:
+        recent = select(Case.id).where(Case.created_at >= since, visible).cte("recent")
+        query = union_all(
+            *(
+                select(literal_column(f"'{kind}'"), column, func.count())
+                .join(recent, recent.c.id == case_id)
+                .group_by(column)
+                for kind, column, case_id in (
+                    ("platform", CasePlatform.platform, CasePlatform.case_id),
+                    ("behaviour", CaseBehaviour.behaviour, CaseBehaviour.case_id),
+                )
+            )
+        )
+    counts: dict[str, list[tuple[str, int]]] = {"platform": [], "behaviour": []}
+    for kind, value, count in db.session.execute(query):
+        counts[kind].append((value, int(count)))
     return counts
 
 
@@ -183,12 +202,12 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
 
     figures = _open_counts(user, visible, today)
 
-    recent = _recent_reports(visible, since)
     weeks = {week_start + timedelta(weeks=n): 0 for n in range(WEEKS)}
-    for day, count in recent["day"]:
-        weeks_in = (date.fromisoformat(day) - week_start).days // 7
+    for day, count in _reports_per_day(visible, since):
+        weeks_in = (day - week_start).days // 7
         if 0 <= weeks_in < WEEKS:
             weeks[week_start + timedelta(weeks=weeks_in)] += count
+    parts = _parts_reported(user, visible, since)
 
     return Dashboard(
         open_by_state_office={(state, office): n for state, office, n, _overdue, _awaiting in figures},
@@ -197,8 +216,8 @@ def compute_dashboard(user: User, today: date) -> Dashboard:
         to_close_days=_durations(visible, Case.closed_at, since, unit_hours=24),
         overdue=sum(row[3] for row in figures),
         awaiting_acknowledgement=sum(row[4] for row in figures),
-        platforms=_most_first(recent["platform"]),
-        behaviours=_most_first(recent["behaviour"]),
+        platforms=_most_first(parts["platform"]),
+        behaviours=_most_first(parts["behaviour"]),
         computed_at=now,
     )
 

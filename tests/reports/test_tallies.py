@@ -3,17 +3,17 @@ and giving each role the counts its cases give."""
 
 import importlib
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import create_engine, delete, inspect, literal, select, text
 
 from casework import access
 from casework.audit import PG_AUDIT_LOCK_KEY
 from casework.cases import service
-from casework.models import Case, CaseTally, Referral, utcnow
+from casework.models import Case, CaseBehaviour, CasePlatform, CaseTally, Referral, ReportTally, utcnow
 from casework.reports import dashboard, tallies
-from tests.factories import CaseFactory, PartyFactory, ReferralFactory
+from tests.factories import CaseBehaviourFactory, CaseFactory, CasePlatformFactory, PartyFactory, ReferralFactory
 
 TRIAGE = {"risk_level": "high", "jurisdiction_note": "Respondent is an enrolled student."}
 CLOSE = {"disposition": "resolved", "closing_summary": "Resolved with the reporter."}
@@ -43,9 +43,35 @@ def counted(db) -> Counter:
     )
 
 
+def reported(db) -> dict:
+    """The report tallies as the triggers kept them."""
+    db.session.flush()
+    rows = db.session.scalars(select(ReportTally))
+    return {tuple(getattr(t, k) for k in tallies.REPORT_KEY): t.cases for t in rows}
+
+
+def reported_afresh(db) -> dict:
+    """The report tallies counted afresh from the cases, their platforms, behaviours and referrals."""
+    db.session.flush()
+    referred = set(db.session.execute(select(Referral.case_id, Referral.office)))
+    parts = [
+        *db.session.execute(select(CasePlatform.case_id, literal("platform"), CasePlatform.platform)),
+        *db.session.execute(select(CaseBehaviour.case_id, literal("behaviour"), CaseBehaviour.behaviour)),
+    ]
+    cases = {case.id: case for case in db.session.scalars(select(Case))}
+    counts = Counter()
+    for case_id, kind, value in parts:
+        case = cases[case_id]
+        week = case.created_at.date() - timedelta(days=case.created_at.weekday())
+        referrals = ((case_id, "conduct") in referred, (case_id, "umpd") in referred)
+        counts[(week, kind, value, case.status, case.office, case.restricted, *referrals)] += 1
+    return dict(counts)
+
+
 def assert_in_step(db):
-    """The tallies count the cases, and no tally is left without cases."""
+    """The tallies count the cases (and their platforms and behaviours), and no tally is left without cases."""
     assert kept(db) == dict(counted(db))
+    assert reported(db) == reported_afresh(db)
 
 
 def fire(db, case, trigger, actor, data=None):
@@ -58,6 +84,9 @@ def test_the_tallies_follow_a_case_through_its_whole_workflow(db, make_user):
     other = CaseFactory(status="received")
     case = CaseFactory(status="received", due_on=date.today() + timedelta(days=2))
     PartyFactory(case=case, affiliation="student")
+    for reported_case, platform in ((case, "instagram"), (case, "x"), (other, "instagram")):
+        CasePlatformFactory(case_id=reported_case.id, platform=platform)
+    CaseBehaviourFactory(case_id=case.id, behaviour="threats")
     db.session.refresh(case)
     assert_in_step(db)
 
@@ -81,8 +110,11 @@ def test_the_tallies_follow_referrals_and_cases_deleted_outside_the_application(
         ReferralFactory(case_id=twice.id, office="conduct"),
     )
     ReferralFactory(case_id=twice.id, office="umpd")
-    gone = CaseFactory(status="referred_umpd", office="umpd")
+    gone = CaseFactory(status="referred_umpd", office="umpd", created_at=utcnow() - timedelta(days=10))
     ReferralFactory(case_id=gone.id, office="umpd")
+    for reported_case in (twice, gone):
+        CasePlatformFactory(case_id=reported_case.id, platform="tiktok")
+        CaseBehaviourFactory(case_id=reported_case.id, behaviour="doxxing")
     assert_in_step(db)
 
     db.session.execute(delete(Referral).where(Referral.id == first.id))
@@ -97,18 +129,24 @@ def test_the_tallies_follow_referrals_and_cases_deleted_outside_the_application(
 def test_recount_rebuilds_the_tallies_from_the_cases(db, runner):
     CaseFactory(status="received", restricted=True)
     CaseFactory(status="triaged", due_on=date(2026, 1, 5))
+    CasePlatformFactory(case_id=CaseFactory(status="received", created_at=utcnow() - timedelta(days=30)).id)
     db.session.flush()
     db.session.execute(delete(CaseTally))
-    assert tallies.recount() == len(counted(db))
+    db.session.execute(delete(ReportTally))
+    assert tallies.recount() == (len(counted(db)), len(reported_afresh(db)))
     assert_in_step(db)
     db.session.execute(delete(CaseTally))
+    db.session.execute(delete(ReportTally))
     result = runner.invoke(args=["dashboard", "recount"])
-    assert result.exit_code == 0 and "Counted the cases into 2 tallies" in result.output
+    assert (
+        result.exit_code == 0
+        and "Counted the cases into 3 tallies and their platforms and behaviours into 1 weekly" in result.output
+    )
     assert_in_step(db)
 
 
 @pytest.mark.parametrize("role", ["intake", "investigator", "conduct_officer", "police_liaison", "auditor", "admin"])
-def test_each_role_gets_the_same_open_counts_from_the_tallies_as_from_its_cases(db, make_user, monkeypatch, role):
+def test_each_role_gets_the_same_dashboard_counts_from_the_tallies_as_from_its_cases(db, make_user, monkeypatch, role):
     today = date.today()
     for n, (status, office, referred) in enumerate(
         [
@@ -130,18 +168,27 @@ def test_each_role_gets_the_same_open_counts_from_the_tallies_as_from_its_cases(
                 due_on=[None, today - timedelta(days=1), today, today + timedelta(days=3)][n % 4],
                 acknowledged_at=None if n % 3 else utcnow(),
                 **({"closed_at": utcnow(), "disposition": "resolved"} if status == "closed" else {}),
+                created_at=utcnow() - timedelta(weeks=[0, 3, 30][n % 3]),  # the last one before the 26 weeks
             )
             for office_referred in referred:
                 ReferralFactory(case_id=case.id, office=office_referred)
+            CasePlatformFactory(case_id=case.id, platform=["instagram", "x", "tiktok"][n % 3])
+            CaseBehaviourFactory(case_id=case.id, behaviour=["threats", "doxxing"][n % 2])
     user = make_user(role)
     db.session.flush()
     assert access.sees_as_role(user)
+    visible = access.visibility_clause(user)
+    since = datetime.combine(today - timedelta(days=today.weekday(), weeks=dashboard.WEEKS - 1), datetime.min.time())
 
-    from_tallies = dashboard._open_counts(user, access.visibility_clause(user), today)
+    from_tallies = dashboard._open_counts(user, visible, today), dashboard._parts_reported(user, visible, since)
     monkeypatch.setattr(dashboard, "sees_as_role", lambda user: False)
-    from_cases = dashboard._open_counts(user, access.visibility_clause(user), today)
-    assert sorted(from_tallies) == sorted(from_cases)
-    assert sum(row[2] for row in from_cases) > 0
+    from_cases = dashboard._open_counts(user, visible, today), dashboard._parts_reported(user, visible, since)
+    assert sorted(from_tallies[0]) == sorted(from_cases[0])
+    assert sum(row[2] for row in from_cases[0]) > 0
+    for kind in ("platform", "behaviour"):
+        assert sorted(from_tallies[1][kind]) == sorted(from_cases[1][kind])
+    if role in ("auditor", "admin"):  # every case, the 30-week-old ones left out
+        assert sum(n for _, n in from_cases[1]["platform"]) == 16 - 4
 
 
 def test_the_migrations_hold_the_same_tally_sql_as_the_module():
@@ -154,6 +201,13 @@ def test_the_migrations_hold_the_same_tally_sql_as_the_module():
     assert tallies.trigger_statements("postgresql") == created.PG_TRIGGERS
     assert tallies.recount_statements("postgresql") == created.PG_RECOUNT
     assert created.PG_DROP_FUNCTIONS == tallies.PG_DROP_FUNCTIONS
+    reports = importlib.import_module("migrations.versions.0011_report_tallies")
+    assert tallies.report_trigger_statements("sqlite") == reports.SQLITE_TRIGGERS
+    assert tallies.report_recount_statements("sqlite") == reports.SQLITE_RECOUNT
+    assert reports.PG_FUNCTIONS == tallies.PG_REPORT_FUNCTIONS
+    assert tallies.report_trigger_statements("postgresql") == reports.PG_TRIGGERS
+    assert tallies.report_recount_statements("postgresql") == reports.PG_RECOUNT
+    assert reports.PG_DROP_FUNCTIONS == tallies.PG_REPORT_DROP_FUNCTIONS
 
 
 def test_the_demo_seed_ends_with_the_tallies_counted_and_the_triggers_back(runner, db):
