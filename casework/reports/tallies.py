@@ -176,7 +176,7 @@ PG_DROP_FUNCTIONS = [
 # changes, or that is first referred to (or loses its last referral to) Conduct or UMPD, moves all its parts to
 # their new tallies; a deleted case takes them out first (its parts then go with no case to count them against).
 
-PARTS = {"platform": "case_platforms", "behaviour": "case_behaviours"}  # the kind, its table; the value column
+PARTS = {"platform": "case_platforms", "behaviour": "case_behaviours"}  # kind -> table; its value column is the kind
 REPORT_KEY = ("week", "kind", "value", "status", "office", "restricted", "referred_conduct", "referred_umpd")
 _REPORT_KEY_LIST = ", ".join(REPORT_KEY)
 _REPORT_UPSERT = f" ON CONFLICT ({_REPORT_KEY_LIST}) DO UPDATE SET cases = report_tallies.cases + excluded.cases"
