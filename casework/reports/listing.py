@@ -264,8 +264,8 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int, cur
     then the text condition goes into the page query itself (text_condition).
 
     PostgreSQL: the ids from the search index table alone (search.over_index): the matches are filtered and
-    sorted there, and only the page's cases are visited. SQLite, for words in at least
-    search.DRIVE_BY_SORT_FROM cases, newest or oldest first: _sqlite_recent_page_ids.
+    sorted there, and only the page's cases are visited; for words in at least search.DRIVE_BY_SORT_FROM cases,
+    newest or oldest first, _postgresql_recent_page_ids. SQLite, for such words: _sqlite_window_page_ids.
     """
     if not (filters.has_text and may_read_content(user)):
         return None
@@ -277,7 +277,9 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int, cur
     if postgresql:
         ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
         few = count < search.DRIVE_BY_SORT_FROM
-        return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit, few)
+        if few or filters.sort not in ("newest", "oldest"):
+            return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit, few)
+        return lambda position, limit: _postgresql_recent_page_ids(ids, user, filters, position, limit)
     edge = _sqlite_window_edge(user, filters, cursor)
     if edge is None:
         return None
@@ -292,6 +294,36 @@ def _postgresql_page_ids(
     page = ordered(ids, filters.sort, position).limit(limit)
     moved = search.over_index(page, user, filters.q, few=few)
     return page.where(text_condition(user, filters)) if moved is None else moved
+
+
+RECENT_SHARE = 64  # PostgreSQL: a common word's page is looked for first among the cases of this share of all time
+
+
+def _postgresql_recent_page_ids(
+    ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int
+) -> list[int]:
+    """PostgreSQL, a common word, newest or oldest first: the page's ids, looked for first among the cases reported
+    in a span of time next to the cursor (1/RECENT_SHARE of the time all cases span), then, if too few match
+    there, among the cases beyond it.
+
+    The GIN index gives its matches in no order, so a page of a common word looks up every match in the table
+    to sort them (a word in 6,300 of a million cases: 6,000 rows, 9 ms). Within the span, the engine first
+    intersects the matches with the index on creation time and looks up only the cases in both. The span and
+    the rest divide the list at one instant, so the page is the same wherever that falls: only its cost depends
+    on it.
+    """
+    newest = filters.sort == "newest"
+    first, last = db.session.execute(select(func.min(Case.created_at), func.max(Case.created_at))).one()
+    if first is None:
+        return []
+    width = (last - first) / RECENT_SHARE
+    start = position.key if position else (last if newest else first)
+    recent = Case.created_at >= start - width if newest else Case.created_at <= start + width
+    found = db.session.scalars(_postgresql_page_ids(ids.where(recent), user, filters, position, limit, False)).all()
+    if len(found) < limit:
+        beyond = _postgresql_page_ids(ids.where(~recent), user, filters, position, limit - len(found), False)
+        found += db.session.scalars(beyond).all()
+    return found
 
 
 WINDOW_PAGES = 4  # SQLite: a common word's page looks first among this many pages of matches next in id order

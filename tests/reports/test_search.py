@@ -262,6 +262,24 @@ def test_a_common_word_pages_newest_and_oldest_first_even_when_ids_do_not_follow
         assert _every_page(client, "curling", sort) == expected, sort
 
 
+@pytest.mark.parametrize("share", [1, 3, 10**9])
+def test_a_common_word_pages_the_same_wherever_the_recent_span_ends(client, login_as, monkeypatch, share):
+    """PostgreSQL looks for a common word's page first among the recent cases (1/share of all time), then beyond:
+    a span holding every match, a third of them, or none gives the same pages."""
+    from casework.reports import listing
+
+    login_as("intake")
+    cases = [make_case(n * 10, narrative=f"The fencing club chat, message {n}.") for n in range(30)]
+    cases[3].created_at = cases[4].created_at  # two cases reported at the same instant
+    make_case(1000, narrative="Unrelated, and the newest case.")
+    db.session.flush()
+    monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)  # as if "fencing" were common
+    monkeypatch.setattr(listing, "RECENT_SHARE", share)
+    newest = [c.reference for c in sorted(cases, key=lambda c: (c.created_at, c.id), reverse=True)]
+    for sort, expected in (("newest", newest), ("oldest", newest[::-1])):
+        assert _every_page(client, "fencing", sort, per_page=25) == expected, sort
+
+
 def test_a_conduct_officer_finds_and_counts_only_cases_referred_to_conduct(client, login_as):
     login_as("conduct_officer")
     referred = make_case(1, status="referred_conduct", office="conduct", narrative="The lacrosse team chat.")
