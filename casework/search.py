@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, Select, Table, column, select, table, text
+from sqlalchemy import ColumnElement, Integer, Select, String, Table, TextClause, bindparam, column, select, table, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import ColumnClause
@@ -43,6 +43,7 @@ SEARCH_OBJECTS = ("case_search",)  # tables and their FTS5 shadow tables that th
 NOTE_OFFICES = ("eoa", "conduct", "umpd")
 PG_WEIGHTS = {"body": "A", "eoa": "B", "conduct": "C", "umpd": "D"}
 MAX_TERMS = 8
+WORDS = "cw_query"  # the parameter that holds a search's words (words_parameter) when its statement runs
 BULK_ROWS = 10_000  # from this many cases on, a PostgreSQL rebuild drops and recreates the GIN index
 DRIVE_BY_SORT_FROM = 1000  # on SQLite, from this many counted matches on, a sorted page walks the sort index
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -289,8 +290,8 @@ _LEXEME = r"'((?:[^']|'')*)'"
 
 
 def _pg_tsquery(parts: tuple[str, ...]) -> str:
-    """SQL for the tsquery of the words in :cw_query over the given parts of the document."""
-    parsed = "to_tsquery('english', :cw_query)"  # stems the words and drops stop words, as the index did
+    """SQL for the tsquery of the words in the parameter WORDS over the given parts of the document."""
+    parsed = f"to_tsquery('english', :{WORDS})"  # stems the words and drops stop words, as the index did
     offices = [p for p in parts if p != "body"]
     if not offices:
         return parsed
@@ -299,38 +300,48 @@ def _pg_tsquery(parts: tuple[str, ...]) -> str:
     return f"CAST(regexp_replace(CAST({parsed} AS text), '{pattern}', '{replacement}', 'g') AS tsquery)"
 
 
-def _engine_query(user: User, query: str, dialect: str) -> tuple[str, dict[str, str]] | None:
-    """The engine's condition on `case_search` for the words of `query` in the parts `user` may read,
-    and its bound parameter; None when the query has no words."""
+def words_parameter(user: User, query: str, dialect: str) -> dict[str, str]:
+    """The words of `query`, as the engine's query over the parts `user` may read: the value of the parameter
+    WORDS that every statement with a text condition takes when it runs. Empty when the query has no words.
+
+    The statements themselves never hold the words, so they can be kept and reused (listing.kept_statement)
+    without any search text staying in memory."""
     words = [w.lower() for w in terms(query)]
     if not words:
-        return None
-    parts = searchable_parts(user)
+        return {}
     if dialect == "postgresql":
-        return f"case_search.document @@ {_pg_tsquery(parts)}", {"cw_query": " & ".join(words)}
-    columns = " ".join("body" if p == "body" else f"notes_{p}" for p in parts)
-    fts = "{" + columns + "} : (" + " AND ".join(f'"{w}"' for w in words) + ")"
-    return "case_search MATCH :cw_query", {"cw_query": fts}
+        return {WORDS: " & ".join(words)}
+    columns = " ".join("body" if p == "body" else f"notes_{p}" for p in searchable_parts(user))
+    return {WORDS: "{" + columns + "} : (" + " AND ".join(f'"{w}"' for w in words) + ")"}
 
 
-def match_clause(
-    user: User, query: str, dialect: str, *, common: bool = False, ids: tuple[int, int] | None = None
-) -> ColumnElement[bool] | None:
-    """A condition on Case.id selecting the cases whose readable text holds every word of `query`.
+def _engine_condition(user: User, dialect: str) -> str:
+    """The engine's condition on `case_search` for the words in the parameter WORDS (on PostgreSQL, in the parts
+    `user` may read; on SQLite the parameter names them)."""
+    if dialect == "postgresql":
+        return f"case_search.document @@ {_pg_tsquery(searchable_parts(user))}"
+    return f"case_search MATCH :{WORDS}"
 
-    None when the query has no words. Words match after English stemming ("threatened" finds
-    "threatening"), not as prefixes: on a million cases a prefix of a common word costs tens of
-    milliseconds on FTS5, an exact term a few. `ids`: only the cases whose id is in this (low, high) range.
+
+def _with_words(sql: str, *numbers: str) -> TextClause:
+    """`sql` with its parameter WORDS (and any `numbers`) declared, to be given when the statement runs."""
+    return text(sql).bindparams(bindparam(WORDS, type_=String), *(bindparam(name, type_=Integer) for name in numbers))
+
+
+def match_clause(user: User, dialect: str, *, common: bool = False, within_ids: bool = False) -> ColumnElement[bool]:
+    """A condition on Case.id selecting the cases whose readable text holds every word in the parameter WORDS
+    (words_parameter).
+
+    Words match after English stemming ("threatened" finds "threatening"), not as prefixes: on a million cases
+    a prefix of a common word costs tens of milliseconds on FTS5, an exact term a few. `within_ids`: only the
+    cases whose id lies between the parameters cw_low and cw_high.
     """
-    engine_query = _engine_query(user, query, dialect)
-    if engine_query is None:
-        return None
-    condition, params = engine_query
+    condition = _engine_condition(user, dialect)
     key = "case_id" if dialect == "postgresql" else "rowid"
-    if ids is not None:
+    bounds = ("cw_low", "cw_high") if within_ids else ()
+    if within_ids:
         condition += f" AND {key} BETWEEN :cw_low AND :cw_high"
-        params = {**params, "cw_low": ids[0], "cw_high": ids[1]}
-    matches = text(f"SELECT {key} FROM case_search WHERE {condition}").bindparams(**params)
+    matches = _with_words(f"SELECT {key} FROM case_search WHERE {condition}", *bounds)
     # SQLite drives the query from the IN list whenever it can. That is right for a rare word (a few
     # cases, sorted in memory) but slow for a common one on a sorted page (thousands of random row reads,
     # then a sort): there the caller, who has counted the matches, says `common`, and `id + 0` keeps the
@@ -355,33 +366,30 @@ def nth_match_id(user: User, query: str, n: int, *, descending: bool, beyond: in
     """SQLite: the id of the n-th case (1-based) matching `query`, counted from the highest id down (descending)
     or from the lowest up, starting past `beyond`; None when fewer cases match. FTS5 walks its lists in id
     order and stops there, however common the words."""
-    engine_query = _engine_query(user, query, "sqlite")
-    if engine_query is None:
+    params = words_parameter(user, query, "sqlite")
+    if not params:
         return None
-    condition, params = engine_query
+    condition = _engine_condition(user, "sqlite")
     if beyond is not None:
         condition += " AND rowid < :cw_beyond" if descending else " AND rowid > :cw_beyond"
-        params = {**params, "cw_beyond": beyond}
+        params["cw_beyond"] = beyond
     order = "DESC" if descending else "ASC"
     sql = f"SELECT rowid FROM case_search WHERE {condition} ORDER BY rowid {order} LIMIT 1 OFFSET :cw_skip"
-    return db.session.scalar(text(sql).bindparams(**params, cw_skip=n - 1))
+    return db.session.scalar(text(sql), {**params, "cw_skip": n - 1})
 
 
-def join_matches(stmt: Select, user: User, query: str, dialect: str) -> Select:
-    """`stmt` (over Case) joined to the index and kept to the cases whose readable text holds every word.
+def join_matches(stmt: Select, user: User, dialect: str) -> Select:
+    """`stmt` (over Case) joined to the index and kept to the cases whose readable text holds every word in the
+    parameter WORDS.
 
     Unlike match_clause's list, a join lets the engine read the index lazily: a capped count of a common
-    word stops after its cap instead of collecting every match first. `stmt` unchanged without words.
+    word stops after its cap instead of collecting every match first.
     On PostgreSQL, `stmt` read from the index table instead, when it can be (over_index).
     """
-    engine_query = _engine_query(user, query, dialect)
-    if engine_query is None:
-        return stmt
-    if dialect == "postgresql" and (moved := over_index(stmt, user, query)) is not None:
+    if dialect == "postgresql" and (moved := over_index(stmt, user)) is not None:
         return moved  # the index table alone, without visiting each case (see over_index)
-    condition, params = engine_query
     key = SEARCH_TABLE.c.case_id if dialect == "postgresql" else SEARCH_TABLE.c.rowid
-    return stmt.join(SEARCH_TABLE, key == Case.id).where(text(condition).bindparams(**params))
+    return stmt.join(SEARCH_TABLE, key == Case.id).where(_with_words(_engine_condition(user, dialect)))
 
 
 # --- PostgreSQL: reading the index table instead of the cases -----------------------------------
@@ -418,21 +426,17 @@ def _index_replacer(source):
 _TO_INDEX = _index_replacer(INDEX_TABLE)
 
 
-def over_index(stmt: Select, user: User, query: str, *, few: bool = False) -> Select | None:
+def over_index(stmt: Select, user: User, *, few: bool = False) -> Select | None:
     """PostgreSQL: `stmt` (over Case, its conditions, order and limit included) read from the index table,
-    kept to the cases whose readable text holds every word of `query`; None when `query` has no words or
-    `stmt` needs a column of the case that the index table does not copy.
+    kept to the cases whose readable text holds every word in the parameter WORDS; None when `stmt` needs a
+    column of the case that the index table does not copy.
 
     The same conditions on the same values (the triggers copy them in the same transaction), so the same
     cases; but the engine sorts or counts the matches without visiting each case, then looks up only those
     it returns. `few`: the caller counted few matches; they are then collected first (GIN) and sorted, never
     looked for along a sort index (which the planner, not knowing a rare word, might walk to its end).
     """
-    engine_query = _engine_query(user, query, "postgresql")
-    if engine_query is None:
-        return None
-    condition, params = engine_query
-    matched = text(condition).bindparams(**params)
+    matched = _with_words(_engine_condition(user, "postgresql"))
     if few:  # OFFSET 0 keeps the planner from merging the matches into the sorted walk
         source = select(INDEX_TABLE).where(matched).offset(0).subquery("case_search_matches")
         replace = _index_replacer(source)

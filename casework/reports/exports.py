@@ -52,7 +52,7 @@ def export_cases(user: User, filters: listing.CaseFilters, *, today: date) -> tu
     if with_narrative:
         stmt = stmt.add_columns(Case.narrative)
     stmt = listing.ordered(stmt, filters.sort, None).limit(EXPORT_MAX_ROWS)
-    records = db.session.execute(stmt).all()
+    records = db.session.execute(stmt, listing.words_of(user, filters)).all()
     if user.role == "admin":
         header = ["reference", "state", "office", "reported_on"]
         lines = [[r.reference, r.status, r.office, r.created_at.date().isoformat()] for r in records]

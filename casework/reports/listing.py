@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, and_, bindparam, exists, false, func, select, tuple_
@@ -141,8 +141,9 @@ def text_condition(user: User, filters: CaseFilters, *, common: bool = False):
         return None
     if not may_read_content(user):
         return false()  # administrators never search case text
-    dialect = db.session.get_bind().dialect.name
-    return search.match_clause(user, filters.q, dialect, common=common)
+    if not filters.has_text:
+        return None
+    return search.match_clause(user, db.session.get_bind().dialect.name, common=common)
 
 
 _UNSET = object()
@@ -207,7 +208,7 @@ def ordered(stmt: Select, sort: str, cursor: Cursor | None) -> Select:
 
 def page_records(page: PageQuery, sort: str, cursor: Cursor | None, size: int) -> list[CaseListRow]:
     """Up to `size` rows after the cursor, in the sort's order; `page(position, limit)` gives the statement (and
-    its parameters) of the rows after a position (built_page, kept_page).
+    its parameters) of the rows after a position (kept_page, rows_by_id).
 
     In due-date order a page that starts among the dated cases reads them alone, by the index from the
     cursor on, and goes on with the cases without a deadline only if the dated ones run out: one
@@ -220,48 +221,93 @@ def page_records(page: PageQuery, sort: str, cursor: Cursor | None, size: int) -
     return records
 
 
-def built_page(stmt: Select, sort: str, page_ids=None) -> PageQuery:
-    """The page statements of `stmt`, built for each page. `page_ids`, if given, is a function of (cursor, size)
-    selecting the ids of that page (text_page_ids): the page then reads only those cases."""
-
-    def page(position: Cursor | None, limit: int) -> tuple[Select, dict]:
-        query = ordered(stmt, sort, position).limit(limit)
-        return (query.where(Case.id.in_(page_ids(position, limit))) if page_ids else query), {}
-
-    return page
-
+# --- kept statements: built once per user, filters (never their words), day and kind of cursor ----------------
 
 _AFTER_ID = bindparam("after_id", type_=Case.id.type)
 _AFTER_KEY = {"due": bindparam("after_key", type_=Case.due_on.type)}
 _AFTER_CREATED = bindparam("after_key", type_=Case.created_at.type)
+_PAGE_IDS = bindparam("page_ids", type_=Case.id.type, expanding=True)
+_SPAN_EDGE = bindparam("span_edge", type_=Case.created_at.type)
 
 
-def kept_page(user: User, filters: CaseFilters, today: date) -> PageQuery:
-    """The page statements of filters without search text, kept per user, filters, day and kind of cursor (none,
-    a sort key, or among the undated cases): the cursor's key and id are parameters."""
+def _kept_key(name: str, user: User, filters: CaseFilters, today: date, *more) -> tuple:
+    """The key of a kept statement of the list (cases.queries.kept_statement): who asks, the filters, the day and
+    whether there is search text, never the text itself (its words are a parameter: words_of)."""
+    text_kind = "words" if filters.has_text else "no words" if filters.q else ""
+    without_text = replace(filters, q="", after="")
+    return (name, user.id, user.role, user.office, user.active, without_text, text_kind, today, *more)
+
+
+def words_of(user: User, filters: CaseFilters) -> dict[str, str]:
+    """The parameter holding the words of the filters' search text, for any statement with a text condition
+    (search.words_parameter); empty without words, or for a user who may not search case text."""
+    if not (filters.has_text and may_read_content(user)):
+        return {}
+    return search.words_parameter(user, filters.q, db.session.get_bind().dialect.name)
+
+
+def _shape(position: Cursor | None) -> str | None:
+    """The kind of cursor a kept statement is built for: none, a sort key, or among the undated cases."""
+    if position is None:
+        return None
+    return "undated" if position.key is None else "keyed"
+
+
+def _kept_position(sort: str, shape: str | None) -> Cursor | None:
+    """A cursor of that kind whose key and id are the parameters after_key and after_id (_position_params)."""
+    if shape is None:
+        return None
+    return Cursor(None if shape == "undated" else _AFTER_KEY.get(sort, _AFTER_CREATED), _AFTER_ID, 0, False)
+
+
+def _position_params(position: Cursor | None) -> dict:
+    if position is None:
+        return {}
+    if position.key is None:
+        return {"after_id": position.id}
+    return {"after_key": position.key, "after_id": position.id}
+
+
+def kept_page(user: User, filters: CaseFilters, today: date, *, common: bool = False) -> PageQuery:
+    """The page statements of the filters, their search text (if any) in the page statement itself; kept, with the
+    cursor's key and id and the words as parameters. `common`: see text_condition."""
+    words = words_of(user, filters)
 
     def page(position: Cursor | None, limit: int) -> tuple[Select, dict]:
-        shape = None if position is None else ("undated" if position.key is None else "keyed")
-        key = ("case page", user.id, user.role, user.active, filters, today, shape, limit)
-        statement = kept_statement(key, lambda: _page_statement(user, filters, today, shape, limit))
-        if position is None:
-            return statement, {}
-        if position.key is None:
-            return statement, {"after_id": position.id}
-        return statement, {"after_key": position.key, "after_id": position.id}
+        shape = _shape(position)
+        key = _kept_key("case page", user, filters, today, shape, limit, common)
+        statement = kept_statement(key, lambda: _page_statement(user, filters, today, shape, limit, common))
+        return statement, {**_position_params(position), **words}
 
     return page
 
 
-def _page_statement(user: User, filters: CaseFilters, today: date, shape: str | None, limit: int) -> Select:
-    after_key = _AFTER_KEY.get(filters.sort, _AFTER_CREATED)
-    position = None if shape is None else Cursor(None if shape == "undated" else after_key, _AFTER_ID, 0, False)
-    return ordered(filtered_cases(user, filters, today, None), filters.sort, position).limit(limit)
+def _page_statement(
+    user: User, filters: CaseFilters, today: date, shape: str | None, limit: int, common: bool
+) -> Select:
+    text_match = text_condition(user, filters, common=common)
+    position = _kept_position(filters.sort, shape)
+    return ordered(filtered_cases(user, filters, today, text_match), filters.sort, position).limit(limit)
+
+
+def rows_by_id(user: User, sort: str, page_ids: Callable[[Cursor | None, int], list[int]]) -> PageQuery:
+    """The page statements of a text search whose pages are found as ids first (text_page_ids): the visible cases
+    with those ids, in the sort's order; kept per user and sort."""
+
+    def page(position: Cursor | None, limit: int) -> tuple[Select, dict]:
+        key = ("case rows by id", user.id, user.role, user.office, user.active, sort)
+        statement = kept_statement(key, lambda: ordered(_rows(user).where(Case.id.in_(_PAGE_IDS)), sort, None))
+        return statement, {"page_ids": page_ids(position, limit)}
+
+    return page
+
+
+# --- a text search's page, found as ids ----------------------------------------------------------------------
 
 
 def text_page_ids(user: User, filters: CaseFilters, today: date, count: int, cursor: Cursor | None):
-    """For a text search, a function of (cursor, size) giving the ids of that page (a list, or a select), or None:
-    then the text condition goes into the page query itself (text_condition).
+    """For a text search, a function of (cursor, size) giving the ids of that page, or None: then the text
+    condition goes into the page statement itself (kept_page).
 
     PostgreSQL: the ids from the search index table alone (search.over_index): the matches are filtered and
     sorted there, and only the page's cases are visited; for words in at least search.DRIVE_BY_SORT_FROM cases,
@@ -269,30 +315,53 @@ def text_page_ids(user: User, filters: CaseFilters, today: date, count: int, cur
     """
     if not (filters.has_text and may_read_content(user)):
         return None
-    dialect = db.session.get_bind().dialect.name
-    postgresql = dialect == "postgresql"
-    common = dialect == "sqlite" and filters.sort in ("newest", "oldest") and count >= search.DRIVE_BY_SORT_FROM
-    if not (postgresql or common):
-        return None
-    if postgresql:
-        ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
+    if db.session.get_bind().dialect.name == "postgresql":
         few = count < search.DRIVE_BY_SORT_FROM
         if few or filters.sort not in ("newest", "oldest"):
-            return lambda position, limit: _postgresql_page_ids(ids, user, filters, position, limit, few)
-        return lambda position, limit: _postgresql_recent_page_ids(ids, user, filters, position, limit)
+            return lambda position, limit: _postgresql_page_ids(user, filters, today, position, limit, few=few)
+        return lambda position, limit: _postgresql_recent_page_ids(user, filters, today, position, limit)
+    if filters.sort not in ("newest", "oldest") or count < search.DRIVE_BY_SORT_FROM:
+        return None
     edge = _sqlite_window_edge(user, filters, cursor)
     if edge is None:
         return None
-    ids = visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
-    return lambda position, limit: _sqlite_window_page_ids(ids, user, filters, position, limit, edge)
+    return lambda position, limit: _sqlite_window_page_ids(user, filters, today, position, limit, edge)
+
+
+def _matching_ids(user: User, filters: CaseFilters, today: date) -> Select:
+    """The ids of the visible cases matching the filters other than the search text."""
+    return visible_cases(user).with_only_columns(Case.id).where(*filter_conditions(user, filters, today, None))
 
 
 def _postgresql_page_ids(
-    ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int, few: bool
+    user: User,
+    filters: CaseFilters,
+    today: date,
+    position: Cursor | None,
+    limit: int,
+    *,
+    few: bool = False,
+    span: tuple[str, datetime] | None = None,
+) -> list[int]:
+    """PostgreSQL: the page's ids, selected on the search index table (or, if they cannot be, on the cases).
+    `span`: (part, edge), only the cases reported from `edge` on ("recent", newest first; up to it, oldest first)
+    or the others ("beyond")."""
+    shape, part = _shape(position), span and span[0]
+    key = _kept_key("case page ids", user, filters, today, shape, limit, few, part)
+    statement = kept_statement(key, lambda: _postgresql_ids_statement(user, filters, today, shape, limit, few, part))
+    params = {**_position_params(position), **words_of(user, filters), **({"span_edge": span[1]} if span else {})}
+    return list(db.session.scalars(statement, params))
+
+
+def _postgresql_ids_statement(
+    user: User, filters: CaseFilters, today: date, shape: str | None, limit: int, few: bool, part: str | None
 ) -> Select:
-    """PostgreSQL: the page's ids selected on the search index table (or, if it cannot be, on the cases)."""
-    page = ordered(ids, filters.sort, position).limit(limit)
-    moved = search.over_index(page, user, filters.q, few=few)
+    ids = _matching_ids(user, filters, today)
+    if part:
+        recent = Case.created_at >= _SPAN_EDGE if filters.sort == "newest" else Case.created_at <= _SPAN_EDGE
+        ids = ids.where(recent if part == "recent" else ~recent)
+    page = ordered(ids, filters.sort, _kept_position(filters.sort, shape)).limit(limit)
+    moved = search.over_index(page, user, few=few)
     return page.where(text_condition(user, filters)) if moved is None else moved
 
 
@@ -300,7 +369,7 @@ RECENT_SHARE = 64  # PostgreSQL: a common word's page is looked for first among 
 
 
 def _postgresql_recent_page_ids(
-    ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int
+    user: User, filters: CaseFilters, today: date, position: Cursor | None, limit: int
 ) -> list[int]:
     """PostgreSQL, a common word, newest or oldest first: the page's ids, looked for first among the cases reported
     in a span of time next to the cursor (1/RECENT_SHARE of the time all cases span), then, if too few match
@@ -318,11 +387,11 @@ def _postgresql_recent_page_ids(
         return []
     width = (last - first) / RECENT_SHARE
     start = position.key if position else (last if newest else first)
-    recent = Case.created_at >= start - width if newest else Case.created_at <= start + width
-    found = db.session.scalars(_postgresql_page_ids(ids.where(recent), user, filters, position, limit, False)).all()
-    if len(found) < limit:
-        beyond = _postgresql_page_ids(ids.where(~recent), user, filters, position, limit - len(found), False)
-        found += db.session.scalars(beyond).all()
+    edge = start - width if newest else start + width
+    found = _postgresql_page_ids(user, filters, today, position, limit, span=("recent", edge))
+    if len(found) < limit:  # asked for a whole page too, so one statement is kept for both parts
+        beyond = _postgresql_page_ids(user, filters, today, position, limit, span=("beyond", edge))
+        found += beyond[: limit - len(found)]
     return found
 
 
@@ -346,8 +415,8 @@ def _sqlite_window_edge(user: User, filters: CaseFilters, cursor: Cursor | None)
 
 
 def _sqlite_window_page_ids(
-    ids: Select, user: User, filters: CaseFilters, position: Cursor | None, limit: int, edge: int
-) -> list[int] | Select:
+    user: User, filters: CaseFilters, today: date, position: Cursor | None, limit: int, edge: int
+) -> list[int]:
     """SQLite, a common word: the page's ids found among the next matches in id order, when that is sure to be right.
 
     Walking the sort index against the list of every match costs a list of every match (for a word in 40% of a
@@ -357,11 +426,11 @@ def _sqlite_window_page_ids(
     case, visible or not) falls between the cursor and the page's last row. Otherwise, the list of every match.
     """
     newest = filters.sort == "newest"
-    window_ids = (edge, 2**63 - 1) if newest else (0, edge)
-    in_window = search.match_clause(user, filters.q, "sqlite", ids=window_ids)
-    found = db.session.execute(
-        ordered(ids.add_columns(Case.created_at).where(in_window), filters.sort, position).limit(limit)
-    ).all()
+    shape, words = _shape(position), words_of(user, filters)
+    key = _kept_key("case window ids", user, filters, today, shape, limit)
+    statement = kept_statement(key, lambda: _sqlite_window_statement(user, filters, today, shape, limit))
+    window = {"cw_low": edge, "cw_high": 2**63 - 1} if newest else {"cw_low": 0, "cw_high": edge}
+    found = db.session.execute(statement, {**_position_params(position), **words, **window}).all()
     if len(found) == limit:
         last = tuple_(found[-1].created_at, found[-1].id)
         key = tuple_(Case.created_at, Case.id)
@@ -371,18 +440,30 @@ def _sqlite_window_page_ids(
             between.append(key < after if newest else key > after)
         if db.session.execute(select(Case.id).where(*between).limit(1)).first() is None:
             return [row.id for row in found]
-    return ordered(ids.where(text_condition(user, filters, common=True)), filters.sort, position).limit(limit)
+    every_match = _matching_ids(user, filters, today).where(text_condition(user, filters, common=True))
+    return list(db.session.scalars(ordered(every_match, filters.sort, position).limit(limit), words))
 
 
-def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> Select:
-    """The visible cases matching `filters`, as list columns (unordered)."""
+def _sqlite_window_statement(user: User, filters: CaseFilters, today: date, shape: str | None, limit: int) -> Select:
+    in_window = search.match_clause(user, "sqlite", within_ids=True)
+    window = _matching_ids(user, filters, today).add_columns(Case.created_at).where(in_window)
+    return ordered(window, filters.sort, _kept_position(filters.sort, shape)).limit(limit)
+
+
+def _rows(user: User) -> Select:
+    """The visible cases, as list columns."""
     return (
         visible_cases(user)
         .with_only_columns(*ROW_COLUMNS)
         .select_from(Case)
         .outerjoin(User, User.id == Case.assignee_id)
-        .where(*filter_conditions(user, filters, today, text_match))
     )
+
+
+def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UNSET) -> Select:
+    """The visible cases matching `filters`, as list columns (unordered). A statement with search text takes
+    its words as a parameter when it runs (words_of)."""
+    return _rows(user).where(*filter_conditions(user, filters, today, text_match))
 
 
 def _row(record: CaseListRow, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
@@ -406,15 +487,12 @@ def _row(record: CaseListRow, today: date, platforms: tuple[str, ...] = ()) -> C
 def count_cases(user: User, filters: CaseFilters, today: date) -> tuple[int, bool]:
     """(count, exact): counted exactly up to COUNT_CAP, otherwise (COUNT_CAP, False).
 
-    Without search text the statement is kept per user, filters and day (built, it costs twice what the count
-    does); with text it is built each time, so the words searched for stay in no cache.
+    The statement is kept per user, filters and day (built, it costs twice what the count does); the words of a
+    search are its parameter.
     """
-    if filters.q:
-        statement = _count_statement(user, filters, today)
-    else:
-        key = ("case count", user.id, user.role, user.active, filters, today, COUNT_CAP, registry())
-        statement = kept_statement(key, lambda: _count_statement(user, filters, today))
-    found = db.session.scalar(statement)
+    key = _kept_key("case count", user, filters, today, COUNT_CAP, registry())
+    statement = kept_statement(key, lambda: _count_statement(user, filters, today))
+    found = db.session.scalar(statement, words_of(user, filters))
     return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
 
 
@@ -428,10 +506,10 @@ def _count_statement(user: User, filters: CaseFilters, today: date) -> Select:
     elif not filters.state:
         conditions.append(Case.status.in_(known_states()))
     query = visible_cases(user).with_only_columns(Case.id).where(*conditions)
-    if filters.q and may_read_content(user):  # joined to the index, the count stops at its cap
-        query = search.join_matches(query, user, filters.q, db.session.get_bind().dialect.name)
-    elif filters.q:
+    if filters.q and not may_read_content(user):
         query = query.where(false())  # administrators never search case text
+    elif filters.has_text:  # joined to the index, the count stops at its cap
+        query = search.join_matches(query, user, db.session.get_bind().dialect.name)
     capped = query.limit(COUNT_CAP + 1).subquery()
     return select(db.func.count()).select_from(capped)
 
@@ -468,12 +546,11 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
         count, exact = cursor.count, cursor.count_is_exact
     else:
         count, exact = count_cases(user, filters, today)
-    if filters.q:
-        page_ids = text_page_ids(user, filters, today, count, cursor)
-        text_match = None if page_ids else text_condition(user, filters, common=count >= search.DRIVE_BY_SORT_FROM)
-        page = built_page(filtered_cases(user, filters, today, text_match), filters.sort, page_ids)
+    page_ids = text_page_ids(user, filters, today, count, cursor)
+    if page_ids:
+        page = rows_by_id(user, filters.sort, page_ids)
     else:
-        page = kept_page(user, filters, today)
+        page = kept_page(user, filters, today, common=filters.has_text and count >= search.DRIVE_BY_SORT_FROM)
     records = page_records(page, filters.sort, cursor, filters.per_page + 1)
     platforms = platforms_of([r.id for r in records[: filters.per_page]])
     rows = [_row(r, today, platforms.get(r.id, ())) for r in records[: filters.per_page]]

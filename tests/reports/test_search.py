@@ -129,16 +129,18 @@ def test_the_demo_seed_ends_with_every_new_case_indexed_and_the_triggers_back(ru
     missing = db.session.scalar(text(f"SELECT count(*) FROM cases WHERE id NOT IN (SELECT {key} FROM case_search)"))  # noqa: S608
     assert missing == 0
     case = make_case(99, narrative="A zeppelin-shaped sticker.")
-    assert case.id in db.session.scalars(search_ids("zeppelin")).all()
+    assert case.id in search_ids("zeppelin")
 
 
-def search_ids(word: str):
+def search_ids(word: str) -> list[int]:
     from sqlalchemy import select
 
     from casework.models import Case, User
 
     auditor = User(id=0, role="auditor", active=True, email="x", display_name="x", password_hash="x")
-    return select(Case.id).where(search.match_clause(auditor, word, db.session.get_bind().dialect.name))
+    dialect = db.session.get_bind().dialect.name
+    matches = select(Case.id).where(search.match_clause(auditor, dialect))
+    return db.session.scalars(matches, search.words_parameter(auditor, word, dialect)).all()
 
 
 def test_the_migrations_hold_the_same_search_sql_as_the_search_module():
@@ -238,8 +240,8 @@ def test_a_statement_on_a_column_the_index_does_not_copy_is_not_moved_to_it(make
     from casework.models import Case
 
     auditor = make_user("auditor")
-    assert search.over_index(select(Case.id).where(Case.narrative == "x"), auditor, "word") is None
-    assert search.over_index(select(Case.id).where(Case.status == "closed"), auditor, "word") is not None
+    assert search.over_index(select(Case.id).where(Case.narrative == "x"), auditor) is None
+    assert search.over_index(select(Case.id).where(Case.status == "closed"), auditor) is not None
 
 
 @pytest.mark.parametrize(("renumbered", "spread"), [(False, 20), (True, 20), (False, 0)])
@@ -297,3 +299,25 @@ def test_a_search_without_words_lists_and_counts_every_visible_case(client, logi
     page = client.get("/cases/all", query_string={"q": "!!!"}).get_data(as_text=True)
     assert references(page) == [c.reference for c in reversed(cases)]
     assert result_heading(page) == "2 cases"
+
+
+@pytest.mark.parametrize("common", [False, True])
+def test_the_statements_kept_for_a_search_hold_no_word_of_it(client, login_as, monkeypatch, common):
+    """Search statements are kept and reused, the words being a parameter given when they run: neither a kept
+    statement nor its key holds them, and the next search with other words finds its own cases."""
+    from casework.cases import queries
+
+    login_as("intake")
+    monkeypatch.setattr(queries, "_kept_statements", {})
+    if common:
+        monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)
+    zeppelin = [make_case(n, narrative=f"A zeppelin sticker, number {n}.") for n in range(3)]
+    glider = make_case(9, narrative="A glider sticker.")
+    assert _search(client, "zeppelin", "per_page=25") == [c.reference for c in reversed(zeppelin)]
+    assert queries._kept_statements
+    for key, kept in queries._kept_statements.items():
+        assert "zeppelin" not in repr(key)
+        for statement in [part for part in (kept if isinstance(kept, tuple) else (kept,)) if hasattr(part, "compile")]:
+            compiled = statement.compile(dialect=db.session.get_bind().dialect)
+            assert "zeppelin" not in str(compiled) and "zeppelin" not in repr(compiled.params)
+    assert _search(client, "glider", "per_page=25") == [glider.reference]
