@@ -365,7 +365,7 @@ def _postgresql_ids_statement(
     return page.where(text_condition(user, filters)) if moved is None else moved
 
 
-RECENT_SHARE = 64  # PostgreSQL: a common word's page is looked for first among the cases of this share of all time
+RECENT_SHARE = 32  # PostgreSQL: a common word's page is looked for first among the cases of this share of all time
 
 
 def _postgresql_recent_page_ids(
@@ -379,7 +379,9 @@ def _postgresql_recent_page_ids(
     to sort them (a word in 6,300 of a million cases: 6,000 rows, 9 ms). Within the span, the engine first
     intersects the matches with the index on creation time and looks up only the cases in both. The span and
     the rest divide the list at one instant, so the page is the same wherever that falls: only its cost depends
-    on it.
+    on it. A word in fewer than about 1 in 600 cases fills no page from the span and pays for it on top (on a
+    million cases, a word in 1,560: no slower at 1/32; at 1/64 it lost 3.5 ms, and the word in 6,300 gained 8 ms
+    at either).
     """
     newest = filters.sort == "newest"
     first, last = db.session.execute(select(func.min(Case.created_at), func.max(Case.created_at))).one()
