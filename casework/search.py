@@ -15,7 +15,9 @@ One interface, two engines:
   visits only the cases it shows (over_index).
 
 A user's text search only looks at the parts they may read: the body, plus the internal notes
-of their own office (auditors: every part; administrators never search text).
+of their own office (auditors: every part; administrators never search text). The conditions built here never
+hold the words searched for: they take them as the parameter WORDS when their statement runs
+(words_parameter), so a search's statements can be kept and reused without keeping any search text.
 
 The index is kept in step by SQL triggers on `cases` (narrative; on PostgreSQL also the copied columns),
 `parties` and `notes`, so
