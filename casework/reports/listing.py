@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, bindparam, exists, false, func, select, tup
 from casework import audit, search
 from casework.access import may_read_content, visible_cases
 from casework.cases.queries import CLOSED_STATE, ROW_COLUMNS, CaseListRow, case_list_rows, kept_statement, open_states
+from casework.clock import local_today
 from casework.extensions import db
 from casework.flows import known_states, registry
 from casework.models import Case, CaseBehaviour, CasePlatform, User
@@ -540,7 +541,7 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
     The count is taken on the first page and carried in the cursor, so later pages cost no more than the first;
     it also tells a text search whether its words are common (search.match_clause).
     """
-    today = today or date.today()
+    today = today or local_today()
     cursor = decode_cursor(filters.sort, filters.after)
     if filters.has_text:
         search.plan_for_the_words()

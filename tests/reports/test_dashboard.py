@@ -2,10 +2,11 @@
 
 import re
 import threading
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from casework.clock import local_today
 from casework.reports import dashboard
 from tests import factories
 from tests.reports.helpers import make_case
@@ -28,7 +29,7 @@ def _recent(days_ago: float) -> datetime:
 
 def test_intake_sees_open_overdue_and_awaiting_acknowledgement_counts(client, login_as):
     login_as("intake")
-    make_case(1, status="received", due_on=date.today() - timedelta(days=2))
+    make_case(1, status="received", due_on=local_today() - timedelta(days=2))
     referred = make_case(2, status="referred_conduct", office="conduct")
     factories.ReferralFactory(case_id=referred.id, office="conduct")
     acknowledged = make_case(3, status="referred_umpd", office="umpd", acknowledged_at=datetime(2026, 3, 5))
@@ -65,7 +66,7 @@ def test_weekly_reports_and_times_to_triage_and_to_close(client, login_as):
     make_case(created_at=reported, status="closed", triaged_at=reported + timedelta(hours=30),
               closed_at=reported + timedelta(days=18))  # fmt: skip
     make_case(created_at=_recent(400), status="closed", triaged_at=_recent(399), closed_at=_recent(300))  # long ago
-    figures = dashboard.compute_dashboard(user, date.today())
+    figures = dashboard.compute_dashboard(user, local_today())
     assert figures.to_triage_hours.count == 2
     assert figures.to_triage_hours.median == pytest.approx(20.0, abs=0.01)  # 10 h and 30 h
     assert figures.to_close_days.median == pytest.approx(18.0, abs=0.01)
@@ -95,14 +96,14 @@ def test_figures_are_cached_briefly_per_role_and_apart_for_personal_exceptions(c
         recused_from = make_case(2, status="received")
         assert _figure(_dashboard(client), "Open cases") == "1"  # from the cache
         colleague = make_user("intake")
-        assert dashboard.dashboard_for(colleague, date.today()).open_total == 1  # same role, same view: shared
-        assert dashboard.dashboard_for(make_user("investigator"), date.today()).open_total == 2  # another role
-        assert dashboard.dashboard_for(colleague, date.today()).open_total == 1
+        assert dashboard.dashboard_for(colleague, local_today()).open_total == 1  # same role, same view: shared
+        assert dashboard.dashboard_for(make_user("investigator"), local_today()).open_total == 2  # another role
+        assert dashboard.dashboard_for(colleague, local_today()).open_total == 1
         make_case(3, status="received")
         recused = make_user("intake")
         factories.RecusalFactory(case_id=recused_from.id, user_id=recused.id)
-        assert dashboard.dashboard_for(recused, date.today()).open_total == 2  # computed for them alone
-        assert dashboard.dashboard_for(user, date.today()).open_total == 1
+        assert dashboard.dashboard_for(recused, local_today()).open_total == 2  # computed for them alone
+        assert dashboard.dashboard_for(user, local_today()).open_total == 1
     finally:
         del app.config["DASHBOARD_CACHE_SECONDS"]
         dashboard._cache.clear()
@@ -129,24 +130,24 @@ def test_a_busy_dashboard_is_served_from_the_cache_while_one_background_refresh_
     monkeypatch.setattr(dashboard, "in_background", started.append)
     monkeypatch.setattr(dashboard, "clock", lambda: 1000.0)
     try:
-        assert dashboard.dashboard_for(user, date.today()).open_total == 1
+        assert dashboard.dashboard_for(user, local_today()).open_total == 1
         make_case(2, status="received")
         monkeypatch.setattr(dashboard, "clock", lambda: 1040.0)  # two thirds of its life: served as it is
-        assert dashboard.dashboard_for(user, date.today()).open_total == 1 and not started
+        assert dashboard.dashboard_for(user, local_today()).open_total == 1 and not started
         monkeypatch.setattr(dashboard, "clock", lambda: 1050.0)  # past three quarters: served, and refreshed
-        assert dashboard.dashboard_for(user, date.today()).open_total == 1
-        assert dashboard.dashboard_for(user, date.today()).open_total == 1
+        assert dashboard.dashboard_for(user, local_today()).open_total == 1
+        assert dashboard.dashboard_for(user, local_today()).open_total == 1
         assert len(started) == 1  # one refresh at a time
 
         refresh = threading.Thread(target=started[0])  # its own thread and session, as in a worker
         refresh.start()
         refresh.join()
-        assert dashboard.dashboard_for(user, date.today()).open_total == 2
+        assert dashboard.dashboard_for(user, local_today()).open_total == 2
         monkeypatch.setattr(dashboard, "clock", lambda: 1090.0)  # its life counts from when the refresh began
-        assert dashboard.dashboard_for(user, date.today()).open_total == 2 and len(started) == 1
+        assert dashboard.dashboard_for(user, local_today()).open_total == 2 and len(started) == 1
         make_case(3, status="received")
         monkeypatch.setattr(dashboard, "clock", lambda: 1111.0)  # nobody came for its last quarter: expired
-        assert dashboard.dashboard_for(user, date.today()).open_total == 3
+        assert dashboard.dashboard_for(user, local_today()).open_total == 3
     finally:
         del app.config["DASHBOARD_CACHE_SECONDS"]
         dashboard._cache.clear()
