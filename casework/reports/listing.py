@@ -181,7 +181,7 @@ def filter_conditions(user: User, filters: CaseFilters, today: date, text_match=
         conditions.append(and_(Case.due_on < today, Case.status != CLOSED_STATE))
     if filters.created_from:
         conditions.append(Case.created_at >= datetime.combine(filters.created_from, datetime.min.time()))
-    if filters.created_to:
+    if filters.created_to and filters.created_to < date.max:  # to the calendar's last day: no end at all
         conditions.append(
             Case.created_at < datetime.combine(filters.created_to + timedelta(days=1), datetime.min.time())
         )
@@ -390,7 +390,10 @@ def _postgresql_recent_page_ids(
         return []
     width = (last - first) / RECENT_SHARE
     start = position.key if position else (last if newest else first)
-    edge = start - width if newest else start + width
+    try:
+        edge = start - width if newest else start + width
+    except OverflowError:  # a cursor (written by hand) at an end of the calendar: the span would reach past it
+        return _postgresql_page_ids(user, filters, today, position, limit)
     found = _postgresql_page_ids(user, filters, today, position, limit, span=("recent", edge))
     if len(found) < limit:  # asked for a whole page too, so one statement is kept for both parts
         beyond = _postgresql_page_ids(user, filters, today, position, limit, span=("beyond", edge))
@@ -436,11 +439,11 @@ def _sqlite_window_page_ids(
     found = db.session.execute(statement, {**_position_params(position), **words, **window}).all()
     if len(found) == limit:
         last = tuple_(found[-1].created_at, found[-1].id)
-        key = tuple_(Case.created_at, Case.id)
-        between = [key > last, Case.id < edge] if newest else [key < last, Case.id > edge]
+        order = tuple_(Case.created_at, Case.id)
+        between = [order > last, Case.id < edge] if newest else [order < last, Case.id > edge]
         if position:
             after = tuple_(position.key, position.id)
-            between.append(key < after if newest else key > after)
+            between.append(order < after if newest else order > after)
         if db.session.execute(select(Case.id).where(*between).limit(1)).first() is None:
             return [row.id for row in found]
     every_match = _matching_ids(user, filters, today).where(text_condition(user, filters, common=True))

@@ -79,6 +79,15 @@ def test_date_range_keeps_cases_reported_on_both_end_days(client, login_as):
     assert references(page) == [last_day.reference, first_day.reference]
 
 
+def test_a_range_to_the_last_day_of_the_calendar_keeps_every_case(client, login_as):
+    login_as("intake")
+    cases = [make_case(n) for n in range(2)]
+    expected = [c.reference for c in reversed(cases)]
+    assert references(_page(client, "?created_from=0001-01-01&created_to=9999-12-31")) == expected
+    export = client.get("/cases/all.csv?created_to=9999-12-31")
+    assert export.status_code == 200 and all(ref in export.get_data(as_text=True) for ref in expected)
+
+
 def test_bad_filters_are_explained_next_to_their_field(client, login_as):
     login_as("intake")
     page = _page(client, "?created_from=31/02/2026&state=nonsense&created_to=2020-01-01")

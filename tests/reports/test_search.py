@@ -1,6 +1,8 @@
 """Full-text search over narratives, party names and handles, and notes, on SQLite FTS5 and PostgreSQL."""
 
+import base64
 import importlib
+import json
 import re
 from datetime import date
 
@@ -321,3 +323,18 @@ def test_the_statements_kept_for_a_search_hold_no_word_of_it(client, login_as, m
             compiled = statement.compile(dialect=db.session.get_bind().dialect)
             assert "zeppelin" not in str(compiled) and "zeppelin" not in repr(compiled.params)
     assert _search(client, "glider", "per_page=25") == [glider.reference]
+
+
+@pytest.mark.parametrize(("sort", "key"), [("newest", "0001-01-01T00:00:00.000000"), ("oldest", "9999-12-31T23:59:59")])
+def test_a_common_word_with_a_cursor_at_the_end_of_time_shows_an_empty_page(client, login_as, monkeypatch, sort, key):
+    """A cursor is opaque but can be written by hand: one past the first or last instant there is gives an empty
+    page, not an error (PostgreSQL's recent span would reach beyond the calendar)."""
+    login_as("intake")
+    for n in range(3):
+        make_case(n, narrative=f"The rugby club chat, message {n}.")
+    monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)  # as if "rugby" were common
+    raw = json.dumps([sort, key, 1, 3, True], separators=(",", ":")).encode()
+    after = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    response = client.get("/cases/all", query_string={"q": "rugby", "sort": sort, "after": after})
+    assert response.status_code == 200
+    assert references(response.get_data(as_text=True)) == []
