@@ -89,6 +89,27 @@ def test_overdue_cases_are_marked_in_the_list(client, login_as, make_case):
     assert 'class="tag tag-overdue"' in client.get("/cases/?queue=new").get_data(as_text=True)
 
 
+def test_a_row_drawn_before_shows_its_case_as_it_is_now(app, client, db, login_as, make_case, make_user):
+    login_as("intake")
+    case = make_case("triaged", due_on=local_today() + timedelta(days=3))
+
+    def row() -> str:
+        page = client.get("/cases/?queue=all").get_data(as_text=True)
+        return re.search(rf"<tr>\s*<td><a href=\"/cases/{case.reference}\".*?</tr>", page, re.S).group(0)
+
+    drawn = app.jinja_env.globals["case_rows"]
+    first = row()
+    hits = drawn.rows_found_drawn()
+    assert row() == first and drawn.rows_found_drawn() == hits + 1  # the same case, drawn once
+    assert "tag-overdue" not in first and "—</td>" in first  # no assignee yet
+
+    case.assignee_id = make_user("investigator", display_name="Robin Vale").id
+    case.due_on = local_today() - timedelta(days=1)
+    db.session.commit()
+    now = row()
+    assert "<td>Robin Vale</td>" in now and "tag-overdue" in now
+
+
 def test_queues_page_by_keyset_without_losing_or_repeating_a_case(client, login_as, make_case, monkeypatch):
     monkeypatch.setattr(queries, "PAGE_SIZE", 2)
     start = datetime(2026, 3, 2, 9, 0)
