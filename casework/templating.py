@@ -12,7 +12,7 @@ from jinja2 import Environment, Template
 from markupsafe import Markup
 
 from casework import vocabulary
-from casework.clock import local_time, local_zone
+from casework.clock import local_time
 from casework.flows import default_workflow, state_labels
 from casework.models import utcnow
 from workflows import WorkflowError
@@ -47,9 +47,8 @@ def case_url_prefix() -> str | None:
 class CaseLine(NamedTuple):
     """One case as a table of cases shows it, every value ready to print.
 
-    Worked out in Python once per row: the same lookups written in the template (a label per column, a
-    filter per date) cost twice what the rest of the row does. A tuple, so that a row already drawn with the
-    same values is found again (RowDrawer).
+    Worked out in Python: the same lookups written in the template (a label per column, a filter per date) cost
+    twice what the rest of the row does.
     """
 
     reference: str
@@ -67,39 +66,26 @@ class CaseLine(NamedTuple):
     received: str
 
 
-def case_lines(rows, today: date) -> list[CaseLine]:
-    """Display lines for rows with a case's list columns: queue rows and case-list rows. in_danger,
-    deadline_label, disposition and platforms are optional (looked for once, on the first row: a missing
-    attribute of a database row is an exception each time)."""
-    if not rows:
-        return []
-    states = state_labels()
-    zone = local_zone()
-    in_danger, deadline, disposition, platforms = (
-        hasattr(rows[0], name) for name in ("in_danger", "deadline_label", "disposition", "platforms")
+def case_line(row, today: date) -> CaseLine:
+    """The display line of a row with a case's list columns: a queue row or a case-list row (in_danger,
+    deadline_label, disposition and platforms are optional)."""
+    closed = row.status == "closed"
+    disposed = getattr(row, "disposition", None)
+    return CaseLine(
+        reference=row.reference,
+        urgent=bool(row.urgent or getattr(row, "in_danger", False)),
+        overdue=row.due_on is not None and not closed and row.due_on < today,
+        closed=closed,
+        state=state_labels().get(row.status) or state_label(row.status),
+        disposition=vocabulary.DISPOSITIONS.get(disposed, disposed) if disposed else "",
+        office=vocabulary.OFFICES.get(row.office, row.office),
+        assignee=row.assignee_name or "—",
+        risk=vocabulary.RISK_LEVELS.get(row.risk_level, "—") if row.risk_level else "—",
+        platforms=", ".join(vocabulary.PLATFORMS.get(p, p) for p in getattr(row, "platforms", ())),
+        due=row.due_on.isoformat() if row.due_on else "",
+        deadline=getattr(row, "deadline_label", None) or "",
+        received=format_datetime(row.created_at),
     )
-    lines = []
-    for row in rows:
-        closed = row.status == "closed"
-        disposed = row.disposition if disposition else None
-        lines.append(
-            CaseLine(
-                reference=row.reference,
-                urgent=bool(row.urgent or (in_danger and row.in_danger)),
-                overdue=row.due_on is not None and not closed and row.due_on < today,
-                closed=closed,
-                state=states.get(row.status) or state_label(row.status),
-                disposition=vocabulary.DISPOSITIONS.get(disposed, disposed) if disposed else "",
-                office=vocabulary.OFFICES.get(row.office, row.office),
-                assignee=row.assignee_name or "—",
-                risk=vocabulary.RISK_LEVELS.get(row.risk_level, "—") if row.risk_level else "—",
-                platforms=", ".join(vocabulary.PLATFORMS.get(p, p) for p in row.platforms) if platforms else "",
-                due=row.due_on.isoformat() if row.due_on else "",
-                deadline=(row.deadline_label or "") if deadline else "",
-                received=format_datetime(row.created_at, zone),
-            )
-        )
-    return lines
 
 
 # A few pages of every queue and list a worker's users open: about 6 MB of rows and their markup.
@@ -109,10 +95,12 @@ DRAWN_ROWS_KEPT = 4096
 class RowDrawer:
     """Draws the rows of tables of cases with the row macros of ROW_MACROS, each distinct row once.
 
-    A row's markup depends only on its CaseLine and the case page's URL, so a row drawn before is drawn the
-    same again: the queues and lists staff open all day show the same cases, and fifty rows drawn by their
-    macro cost about a millisecond a page. The drawn rows are kept per worker, the most recently used `size` of
-    them; a row macro edited while the app runs with template reloading starts a fresh set.
+    A row's markup depends only on the row's columns, the day (overdue or not) and the case page's URL (the
+    labels, vocabulary and time zone are the app's), so a row drawn before is drawn the same again: the queues
+    and lists staff open all day show the same cases, and fifty rows worked out and drawn by their macro cost
+    about a millisecond a page. The rows are tuples of plain values (queries.CaseListRow, listing.CaseRow). The
+    drawn rows are kept per worker, the most recently used `size` of them; a row macro edited while the app
+    runs with template reloading starts a fresh set.
     """
 
     ROW_MACROS = "cases/_case_rows.html"
@@ -122,20 +110,20 @@ class RowDrawer:
         self._template: Template | None = None
         self._drawn = lru_cache(maxsize=size)(self._draw)
 
-    def __call__(self, macro: str, lines: list[CaseLine], case_url: str | None) -> Markup:
+    def __call__(self, macro: str, rows: list[tuple], today: date, case_url: str | None) -> Markup:
         template = self._env.get_template(self.ROW_MACROS)
         if template is not self._template:
             self._template = template
             self._drawn.cache_clear()
         drawn = self._drawn
-        return Markup("").join([drawn(macro, case_url, line) for line in lines])
+        return Markup("").join([drawn(macro, case_url, today, row) for row in rows])
 
     def rows_found_drawn(self) -> int:
         """How many rows were found already drawn since the worker started."""
         return self._drawn.cache_info().hits
 
-    def _draw(self, macro: str, case_url: str | None, line: CaseLine) -> Markup:
-        return getattr(self._template.module, macro)(line, case_url)
+    def _draw(self, macro: str, case_url: str | None, today: date, row: tuple) -> Markup:
+        return getattr(self._template.module, macro)(case_line(row, today), case_url)
 
 
 def compile_templates(app: Flask) -> list[str]:
@@ -154,5 +142,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(state_label, "state_label")
     app.add_template_global(utcnow, "now_utc")
     app.add_template_global(case_url_prefix, "case_url_prefix")
-    app.add_template_global(case_lines, "case_lines")
     app.add_template_global(RowDrawer(app.jinja_env, size=DRAWN_ROWS_KEPT), "case_rows")
