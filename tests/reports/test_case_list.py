@@ -192,6 +192,20 @@ def test_admin_sees_references_and_states_but_no_text_search(client, login_as):
     assert 'name="q"' not in page and "administrator must never" not in page
 
 
+def test_the_same_row_links_to_the_case_for_staff_who_work_cases_and_not_for_an_administrator(client, login_as):
+    case = make_case(1, status="triaged")
+    link = f'<a href="/cases/{case.reference}">{case.reference}</a>'
+    login_as("intake")
+    assert link in _page(client)
+    client.post("/logout")
+    login_as("admin")
+    page = _page(client)
+    assert case.reference in page and link not in page
+    client.post("/logout")
+    login_as("auditor")
+    assert link in _page(client)
+
+
 def test_a_search_is_audited_by_filter_names_never_by_its_text(client, login_as, db):
     user = login_as("intake")
     make_case(1, narrative="The account posted my dorm room number.")
