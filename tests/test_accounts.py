@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from casework.models import AuditEntry, User
+from casework.vocabulary import ROLES
 
 
 def test_admin_lists_accounts(client, login_as, make_user):
@@ -77,6 +78,15 @@ def test_admin_resets_a_password(client, login_as, make_user, db):
     assert response.status_code == 200 and b"shown only once" in response.data
     db.session.refresh(user)
     assert user.session_version == version + 1
+
+
+def test_the_office_whose_cases_a_user_works_is_the_same_in_a_query(db, make_user):
+    users = [make_user(role) for role in ROLES]
+    users += [make_user("auditor", office="eoa"), make_user("admin", office="umpd")]
+    query = select(User.id, User.case_office).where(User.id.in_([user.id for user in users]))
+    in_query = dict(db.session.execute(query).all())
+    assert in_query == {user.id: user.case_office for user in users}
+    assert {user.case_office for user in users} == {"eoa", "conduct", "umpd", None}
 
 
 def test_unknown_account_is_not_found(client, login_as):

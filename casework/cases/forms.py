@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from casework.forms import QuickForm, choices
-from casework.models import User
 from casework.vocabulary import NOTE_VISIBILITIES
 from workflows import TransitionSpec
+
+if TYPE_CHECKING:
+    from casework.cases.service import Candidate
 
 
 class VersionedForm(QuickForm):
@@ -66,7 +70,7 @@ class AssignForm(VersionedForm):
     assignee = SelectField("Assign to", validate_choice=False)
     submit = SubmitField("Assign")
 
-    def set_candidates(self, users: list[User]) -> None:
+    def set_candidates(self, users: list[Candidate]) -> None:
         self.assignee.choices = choices({str(u.id): u.display_name for u in users}, blank="— nobody (unassigned) —")
 
 

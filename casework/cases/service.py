@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Executable, bindparam, exists, func, literal, or_, select, true, union_all, update
 from sqlalchemy import case as sql_case
@@ -234,21 +234,29 @@ def last_change(case: Case) -> CaseEvent | None:
 # -- assignment ------------------------------------------------------------------------------
 
 
-# Built once (the case is a parameter): the case page asks on every view.
+class Candidate(NamedTuple):
+    """Someone a case may be assigned to."""
+
+    id: int
+    display_name: str
+
+
+# Built once (the case and its office are parameters): the case page asks on every view.
 _ASSIGNABLE = (
-    select(User)
+    select(User.id, User.display_name)
     .where(
         User.active.is_(True),
         User.role.in_(CASE_ROLES),
+        User.case_office == bindparam("office"),
         ~exists().where(Recusal.case_id == bindparam("case_id"), Recusal.user_id == User.id),
     )
     .order_by(User.display_name, User.id)
 )
 
 
-def assignable_users(case: Case) -> list[User]:
+def assignable_users(case: Case) -> list[Candidate]:
     """Active case workers of the office that holds the case, not recused from it."""
-    return [u for u in db.session.scalars(_ASSIGNABLE, {"case_id": case.id}) if u.case_office == case.office]
+    return [Candidate(*row) for row in db.session.execute(_ASSIGNABLE, {"case_id": case.id, "office": case.office})]
 
 
 def may_assign(actor: User, case: Case) -> bool:
@@ -262,7 +270,7 @@ def assign(case: Case, assignee: User | None, actor: User, expected_version: int
     if not may_assign(actor, case) or not access.can_see(actor, case):
         raise CaseActionRefused("Your role may not assign this case.")
     _check_version(case, expected_version)
-    if assignee is not None and assignee not in assignable_users(case):
+    if assignee is not None and assignee.id not in {candidate.id for candidate in assignable_users(case)}:
         raise CaseActionRefused("Choose an active member of the office that holds the case.", "assignee")
     previous = case.assignee_id
     new = assignee.id if assignee is not None else None

@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, case, func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.models.base import Base, utcnow
@@ -55,10 +56,15 @@ class User(UserMixin, Base):
     def role_label(self) -> str:
         return ROLES.get(self.role, self.role)
 
-    @property
+    @hybrid_property
     def case_office(self) -> str | None:
-        """The office whose cases this user works, if any."""
+        """The office whose cases this user works, if any (in a query: the same, worked out by the database)."""
         return self.office or ROLE_OFFICE.get(self.role)
+
+    @case_office.inplace.expression
+    @classmethod
+    def _case_office_expression(cls):
+        return func.coalesce(cls.office, case(ROLE_OFFICE, value=cls.role))
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles

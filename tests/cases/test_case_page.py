@@ -173,9 +173,10 @@ def test_assignment_through_the_page_lists_only_members_of_the_owning_office(cli
     case = make_case("referred_conduct")
     member = make_user("conduct_officer", display_name="Cora Conduct")
     outsider = make_user("investigator", display_name="Ivan Investigator")
+    make_user("conduct_officer", display_name="Dana Departed", active=False)
     login_as("intake")
     page = client.get(url(case)).get_data(as_text=True)
-    assert "Cora Conduct" in page and "Ivan Investigator" not in page
+    assert "Cora Conduct" in page and "Ivan Investigator" not in page and "Dana Departed" not in page
 
     refused = client.post(url(case, "/assign"), data={"assignee": outsider.id, "version": case.version})
     assert refused.status_code == 400 and "office that holds the case" in refused.get_data(as_text=True)
