@@ -95,6 +95,16 @@ def test_bad_filters_are_explained_next_to_their_field(client, login_as):
     assert "There is a problem" in page and "cases</h2>" not in page
 
 
+@pytest.mark.parametrize("assignee", ["nonsense", "999999", "departed"])
+def test_an_assignee_filter_naming_no_active_case_worker_is_refused(client, login_as, make_user, assignee):
+    login_as("intake")
+    if assignee == "departed":
+        assignee = str(make_user("investigator", active=False).id)
+    page = _page(client, f"?assignee={assignee}&state=open")
+    assert "Not a valid choice" in page and "cases</h2>" not in page
+    assert '<option value="open" selected>' in page  # the other filters are kept
+
+
 def test_end_date_before_start_date_is_refused_with_a_reason(client, login_as):
     login_as("intake")
     page = _page(client, "?created_from=2026-05-01&created_to=2026-04-01")
