@@ -75,7 +75,6 @@ class CaseRow(NamedTuple):
     created_at: datetime
     disposition: str | None
     assignee_name: str | None
-    overdue: bool
     platforms: tuple[str, ...] = ()
 
 
@@ -473,8 +472,7 @@ def filtered_cases(user: User, filters: CaseFilters, today: date, text_match=_UN
     return _rows(user).where(*filter_conditions(user, filters, today, text_match))
 
 
-def _row(record: CaseListRow, today: date, platforms: tuple[str, ...] = ()) -> CaseRow:
-    overdue = record.due_on is not None and record.due_on < today and record.status != CLOSED_STATE
+def _row(record: CaseListRow, platforms: tuple[str, ...] = ()) -> CaseRow:
     return CaseRow(
         id=record.id,
         reference=record.reference,
@@ -486,7 +484,6 @@ def _row(record: CaseListRow, today: date, platforms: tuple[str, ...] = ()) -> C
         created_at=record.created_at,
         disposition=record.disposition,
         assignee_name=record.assignee_name,
-        overdue=overdue,
         platforms=platforms,
     )
 
@@ -560,7 +557,7 @@ def list_cases(user: User, filters: CaseFilters, *, today: date | None = None) -
         page = kept_page(user, filters, today, common=filters.has_text and count >= search.DRIVE_BY_SORT_FROM)
     records = page_records(page, filters.sort, cursor, filters.per_page + 1)
     platforms = platforms_of([r.id for r in records[: filters.per_page]])
-    rows = [_row(r, today, platforms.get(r.id, ())) for r in records[: filters.per_page]]
+    rows = [_row(r, platforms.get(r.id, ())) for r in records[: filters.per_page]]
     next_cursor = encode_cursor(filters.sort, rows[-1], count, exact) if len(records) > filters.per_page else None
     audit.record(
         "case.search",
