@@ -89,6 +89,8 @@ def _workflow_fields() -> dict[str, tuple[str, ...]]:
 TARGETS += [
     Target("GET", "/cases/", role="intake", query=("queue", "after")),
     Target("GET", "/cases/", role="auditor", query=("queue", "after")),
+    Target("POST", "/cases/all", ("q", "state", "assignee", "created_from", "sort", "per_page"), role="intake"),
+    Target("GET", "/cases/all", role="auditor", query=("q", "search", "state", "created_to", "after")),
     Target("GET", "/cases/{case}", role="intake", query=("tab",)),
     Target("GET", "/cases/{case}/evidence/{id}", role="intake"),
     *(
@@ -358,4 +360,6 @@ def test_a_nul_byte_is_dropped_from_what_staff_type_and_search_for(client, login
     )
     assert saved.status_code == 302
     assert db.session.scalars(db.select(Note.body).where(Note.case_id == case.id)).one() == "Hearing moved"
-    assert client.get("/cases/all?q=hearing%00&state=open%00").status_code == 200
+    assert client.get("/cases/all?q=hearing%00&state=open%00", follow_redirects=True).status_code == 200
+    searched = client.post("/cases/all", data={"q": "hearing\x00", "state": "open"}, follow_redirects=True)
+    assert searched.status_code == 200

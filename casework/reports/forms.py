@@ -1,4 +1,5 @@
-"""Filters of the case list (a GET form: filters live in the query string, the search text too)."""
+"""Filters of the case list: posted, then read from the list's address, which holds the filters but never the
+search text (reports.list_routes)."""
 
 from functools import partial
 
@@ -32,7 +33,7 @@ SelectField = partial(_SelectField, widget=QuickSelect())
 
 class CaseFilterForm(FlaskForm):
     class Meta:
-        csrf = False  # a search changes nothing
+        csrf = False  # it also reads a list's address, which carries no token; CSRFProtect checks the post
 
     q = StringField(
         "Search the text",

@@ -1,6 +1,7 @@
 """Full-text search over narratives, party names and handles, and notes, on SQLite FTS5 and PostgreSQL."""
 
 import base64
+import html
 import importlib
 import json
 import re
@@ -12,26 +13,23 @@ from sqlalchemy import text
 from casework import search
 from casework.extensions import db
 from tests import factories
-from tests.reports.helpers import make_case, references, result_heading
+from tests.reports.helpers import make_case, references, result_heading, search_address, search_page
 
 
 def _search(client, words: str, extra: str = "") -> list[str]:
-    response = client.get("/cases/all", query_string={"q": words} | dict(p.split("=") for p in extra.split("&") if p))
-    assert response.status_code == 200
-    return references(response.get_data(as_text=True))
+    return references(search_page(client, words, **dict(p.split("=") for p in extra.split("&") if p)))
 
 
 def _every_page(client, words: str, sort: str, per_page: int = 25) -> list[str]:
     """The references of every page of a search, following its "next" links."""
-    seen, after = [], ""
+    seen, address = [], search_address(client, words, sort=sort, per_page=per_page)
     for _ in range(20):  # a cursor that led back would otherwise page forever
-        query = {"q": words, "sort": sort, "per_page": per_page, "after": after}
-        page = client.get("/cases/all", query_string=query).get_data(as_text=True)
+        page = client.get(address).get_data(as_text=True)
         seen += references(page)
-        match = re.search(r"after=([\w-]+)", page)
+        match = re.search(r'rel="next" href="([^"]+)"', page)
         if not match:
             return seen
-        after = match.group(1)
+        address = html.unescape(match.group(1))
     raise AssertionError(f"more than 20 pages: {len(seen)} rows so far")
 
 
@@ -102,7 +100,7 @@ def test_a_search_never_reaches_a_case_the_user_may_not_see(client, login_as):
 def test_search_syntax_in_the_text_is_taken_as_plain_words(client, login_as, words):
     login_as("intake")
     make_case(1)
-    response = client.get("/cases/all", query_string={"q": words})
+    response = client.post("/cases/all", data={"q": words}, follow_redirects=True)
     assert response.status_code == 200
 
 
@@ -202,13 +200,12 @@ def test_a_search_neither_shows_nor_counts_a_case_made_restricted_or_recused_fro
     hidden = make_case(1, narrative="The glider society page.")
     recused = make_case(2, narrative="The glider society chat.")
     shown = make_case(3, narrative="The glider society forum.")
-    response = client.get("/cases/all", query_string={"q": "glider"})
-    assert result_heading(response.get_data(as_text=True)) == "3 cases"
+    address = search_address(client, "glider")
+    assert result_heading(client.get(address).get_data(as_text=True)) == "3 cases"
     hidden.restricted, hidden.assignee_id = True, other.id
     factories.RecusalFactory(case_id=recused.id, user_id=intake.id)
     db.session.flush()
-    response = client.get("/cases/all", query_string={"q": "glider"})
-    page = response.get_data(as_text=True)
+    page = client.get(address).get_data(as_text=True)
     assert references(page) == [shown.reference]
     assert result_heading(page) == "1 case"
 
@@ -289,7 +286,7 @@ def test_a_conduct_officer_finds_and_counts_only_cases_referred_to_conduct(clien
     referred = make_case(1, status="referred_conduct", office="conduct", narrative="The lacrosse team chat.")
     factories.ReferralFactory(case_id=referred.id, office="conduct")
     make_case(2, status="triaged", narrative="The lacrosse club page.")
-    page = client.get("/cases/all", query_string={"q": "lacrosse"}).get_data(as_text=True)
+    page = search_page(client, "lacrosse")
     assert references(page) == [referred.reference]
     assert result_heading(page) == "1 case"
 
@@ -298,7 +295,7 @@ def test_a_search_without_words_lists_and_counts_every_visible_case(client, logi
     login_as("intake")
     cases = [make_case(n) for n in range(2)]
     db.session.execute(text("DELETE FROM case_search"))  # the list does not depend on the index then
-    page = client.get("/cases/all", query_string={"q": "!!!"}).get_data(as_text=True)
+    page = search_page(client, "!!!")
     assert references(page) == [c.reference for c in reversed(cases)]
     assert result_heading(page) == "2 cases"
 
@@ -335,6 +332,82 @@ def test_a_common_word_with_a_cursor_at_the_end_of_time_shows_an_empty_page(clie
     monkeypatch.setattr(search, "DRIVE_BY_SORT_FROM", 2)  # as if "rugby" were common
     raw = json.dumps([sort, key, 1, 3, True], separators=(",", ":")).encode()
     after = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    response = client.get("/cases/all", query_string={"q": "rugby", "sort": sort, "after": after})
+    response = client.get(f"{search_address(client, 'rugby', sort=sort)}&after={after}")
     assert response.status_code == 200
     assert references(response.get_data(as_text=True)) == []
+
+
+# --- the words of a search never travel in an address ---------------------------------------------------------
+
+
+def test_the_words_of_a_search_stay_out_of_every_address_the_list_gives(client, login_as):
+    login_as("intake")
+    kayak = [make_case(n, status="received", narrative=f"Photos of me at the kayak club, post {n}.") for n in range(26)]
+    response = client.post("/cases/all", data={"q": "kayak club", "state": "received", "per_page": "25"})
+    assert response.status_code == 303
+    address = response.headers["Location"]
+    assert "kayak" not in address and "state=received" in address and "search=" in address
+    page = client.get(address).get_data(as_text=True)
+    assert references(page) == [c.reference for c in reversed(kayak)][:25]
+    assert 'value="kayak club"' in page  # the search box still holds the words
+    links = [html.unescape(link) for link in re.findall(r'(?:href|action)="([^"]*)"', page)]
+    assert [link for link in links if "kayak" in link] == []
+    export, following = (next(link for link in links if part in link) for part in ("all.csv?", "after="))
+    assert "search=" in export and "search=" in following
+    following = client.get(following).get_data(as_text=True)
+    assert references(following) == [kayak[0].reference] and "Back to the first page" in following
+    assert [link for link in re.findall(r'(?:href|action)="([^"]*)"', following) if "kayak" in link] == []
+
+
+def test_an_address_written_with_words_is_moved_to_one_without_them(client, login_as):
+    login_as("investigator")
+    case = make_case(1, narrative="The fencing team chat.")
+    make_case(2, narrative="Another chat.")
+    response = client.get("/cases/all?state=open&q=fencing")
+    assert response.status_code == 303
+    assert "fencing" not in response.headers["Location"] and "state=open" in response.headers["Location"]
+    assert references(client.get(response.headers["Location"]).get_data(as_text=True)) == [case.reference]
+    refused = client.get("/cases/all?q=fencing&created_from=2026-05-01&created_to=2026-04-01")
+    assert refused.status_code == 400 and "This date is before" in refused.get_data(as_text=True)
+
+
+def test_a_search_is_named_in_the_session_only_and_ends_with_it(client, login_as):
+    from casework.reports.list_routes import KEPT_SEARCHES
+
+    user = login_as("intake")
+    case = make_case(1, narrative="The rowing club chat.")
+    first = search_address(client, "rowing")
+    assert search_address(client, "rowing") == first  # the same words, the same token
+    for n in range(KEPT_SEARCHES - 1):
+        search_address(client, f"word{n}")
+    assert references(client.get(first).get_data(as_text=True)) == [case.reference]
+    search_address(client, "one more")  # the oldest search is let go
+    ended = client.get(first)
+    page = ended.get_data(as_text=True)
+    assert ended.status_code == 200 and "That search has ended" in page
+    assert references(page) == [] and "rowing" not in page
+    again = search_address(client, "rowing")
+    client.post("/logout")
+    login_as(user)
+    assert "That search has ended" in client.get(again).get_data(as_text=True)  # signing out ends them all
+    assert "That search has ended" in client.get("/cases/all?search=made-up").get_data(as_text=True)
+
+
+def test_a_posted_filter_form_with_bad_input_comes_back_with_its_errors_and_the_words_kept(client, login_as):
+    login_as("intake")
+    too_long = client.post("/cases/all", data={"q": "harassment " * 20})
+    assert too_long.status_code == 400 and "Use at most 200 characters." in too_long.get_data(as_text=True)
+    wrong_dates = client.post(
+        "/cases/all", data={"q": "rowing club", "created_from": "2026-05-01", "created_to": "2026-04-01"}
+    )
+    page = wrong_dates.get_data(as_text=True)
+    assert wrong_dates.status_code == 400 and "This date is before" in page
+    assert 'value="rowing club"' in page and 'value="2026-05-01"' in page
+
+
+def test_the_export_of_an_ended_search_says_so_and_exports_nothing(client, login_as):
+    login_as("intake")
+    make_case(1, narrative="The rowing club chat.")
+    response = client.get("/cases/all.csv?search=made-up")
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "That search has ended" in response.get_data(as_text=True)
