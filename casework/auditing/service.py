@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 
 from casework import audit
 from casework.access import find_visible_case, visible_cases
+from casework.clock import local_zone
 from casework.extensions import db
 from casework.models import AuditEntry, Case, CaseEvent, User
 
@@ -280,5 +281,5 @@ def export_trail(auditor: User, trail_filter: TrailFilter, fmt: str) -> Export:
     rows = _export_rows(trail_filter, upto_seq)
     lines = _csv_lines(rows) if fmt == "csv" else _jsonl_lines(rows)
     scope = "filtered" if trail_filter.details() else "full"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005 — a file name, local to the auditor
+    stamp = datetime.now(local_zone()).strftime("%Y%m%d-%H%M%S")  # the file name: the institution's time
     return Export(f"audit-trail-{scope}-{stamp}.{fmt}", EXPORT_FORMATS[fmt], count, lines)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -27,6 +26,7 @@ from wtforms.fields import EmailField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from casework.clock import local_today
 from casework.forms import choices
 from casework.vocabulary import AFFILIATIONS, BEHAVIOURS, CHANNELS, CONTACT_PREFERENCES, PARTY_KINDS, PLATFORMS
 
@@ -202,7 +202,7 @@ class ReportForm(FlaskForm):
             raise ValidationError("Choose anonymously or with your contact details.")
 
     def validate_began_on(self, field):
-        if field.data and field.data > date.today():
+        if field.data and field.data > local_today():  # the institution's day, not the server's
             raise ValidationError("That date is in the future; give the day it began, or leave it empty.")
         if field.data and field.data.year < 1900:
             raise ValidationError("Give a year after 1900.")

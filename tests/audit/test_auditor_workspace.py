@@ -7,7 +7,8 @@ import json
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -149,6 +150,16 @@ def test_an_export_in_no_known_format_is_refused_with_a_message(client, login_as
     response = client.get("/audit/export", query_string={"format": fmt})
     assert response.status_code == 400
     assert "Choose CSV or JSON lines." in response.get_data(as_text=True)
+
+
+def test_an_export_is_named_by_the_institutions_date_not_the_servers(client, login_as, app, monkeypatch):
+    zone = next(
+        z for z in ("Pacific/Kiritimati", "Pacific/Pago_Pago") if datetime.now(ZoneInfo(z)).date() != date.today()
+    )
+    monkeypatch.setitem(app.config, "TIMEZONE", zone)
+    login_as("auditor")
+    disposition = _export(client, format="csv").headers["Content-Disposition"]
+    assert f"audit-trail-full-{datetime.now(ZoneInfo(zone)):%Y%m%d}-" in disposition
 
 
 def test_a_full_export_verifies_offline_in_both_formats(client, login_as, db, tmp_path, monkeypatch):

@@ -197,3 +197,20 @@ def test_a_file_refused_while_adding_a_person_is_still_explained(client, db):
     data = report_form(add_party="Add another person", files=[upload(HTML, "fake.png"), upload(PNG, "real.png")])
     text = client.post("/report", data=data).get_data(as_text=True)
     assert "fake.png was not accepted" in text and "real.png" in text and "Person 4" in text
+
+
+def test_the_day_it_began_is_checked_against_the_institutions_day_not_the_servers(client, db, app, monkeypatch):
+    """Late in the evening at a US campus it is already tomorrow in UTC; far east of it, tomorrow comes first."""
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = next(
+        z for z in ("Pacific/Kiritimati", "Pacific/Pago_Pago") if datetime.now(ZoneInfo(z)).date() != date.today()
+    )
+    monkeypatch.setitem(app.config, "TIMEZONE", zone)
+    local_today = datetime.now(ZoneInfo(zone)).date()
+    tomorrow = client.post("/report", data=report_form(began_on=(local_today + timedelta(days=1)).isoformat()))
+    assert "in the future" in tomorrow.get_data(as_text=True) and case_count(db) == 0
+    today = client.post("/report", data=report_form(began_on=local_today.isoformat()))
+    assert today.status_code == 302, today.status_code
+    assert only_case(db).began_on == local_today
