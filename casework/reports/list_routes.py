@@ -39,10 +39,9 @@ SEARCH_ENDED = (
 
 def token_for(words: str) -> str:
     """The token naming `words` in this session's searches (a new one, unless the words are among them)."""
-    kept = [pair for pair in session.get(SEARCHES, []) if pair[1] != words]
-    token = next((token for token, kept_words in session.get(SEARCHES, []) if kept_words == words), None)
-    token = token or secrets.token_urlsafe(6)
-    session[SEARCHES] = [*kept, [token, words]][-KEPT_SEARCHES:]
+    kept = session.get(SEARCHES, [])
+    token = next((token for token, kept_words in kept if kept_words == words), None) or secrets.token_urlsafe(6)
+    session[SEARCHES] = [*(pair for pair in kept if pair[1] != words), [token, words]][-KEPT_SEARCHES:]
     return token
 
 
