@@ -36,6 +36,16 @@ def test_intake_exports_the_filtered_list_with_narratives_and_the_export_is_audi
     assert "timetable" not in str(entry.details)
 
 
+def test_an_export_address_written_with_words_is_moved_to_one_without_them(client, login_as):
+    login_as("intake")
+    wanted = make_case(1, status="received", narrative="The account posted my timetable.")
+    make_case(2, status="received")
+    response = client.get("/cases/all.csv?state=received&q=timetable")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/cases/all.csv?")
+    assert "timetable" not in response.headers["Location"]
+    assert [r["reference"] for r in _csv(client.get(response.headers["Location"]))] == [wanted.reference]
+
+
 def test_admin_export_holds_references_states_and_offices_only(client, login_as):
     login_as("admin")
     make_case(1, status="triaged", narrative="Nothing of this reaches an administrator.", risk_level="high")
