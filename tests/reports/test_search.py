@@ -367,6 +367,9 @@ def test_an_address_written_with_words_is_moved_to_one_without_them(client, logi
     assert response.status_code == 303
     assert "fencing" not in response.headers["Location"] and "state=open" in response.headers["Location"]
     assert references(client.get(response.headers["Location"]).get_data(as_text=True)) == [case.reference]
+    paged = client.get("/cases/all?q=fencing&per_page=25&after=WyJuZXdlc3Qi")  # a later page keeps its cursor
+    assert paged.status_code == 303 and paged.headers["Location"].endswith("&after=WyJuZXdlc3Qi")
+    assert "fencing" not in paged.headers["Location"]
     refused = client.get("/cases/all?q=fencing&created_from=2026-05-01&created_to=2026-04-01")
     assert refused.status_code == 400 and "This date is before" in refused.get_data(as_text=True)
 
