@@ -59,20 +59,23 @@ class Case(Base):
         Index("ix_cases_created", "created_at", "id", *VISIBILITY_COLUMNS),
         # One per filter and sort of the case list (reports.case_list), newest first within each.
         Index("ix_cases_due", "due_on", "id"),
+        # Due-date order within a state or an assignee: the filters that can match few cases with a deadline.
+        Index("ix_cases_status_due", "status", "due_on", "id"),
+        Index("ix_cases_assignee_due", "assignee_id", "due_on", "id"),
         Index("ix_cases_assignee_created", "assignee_id", "created_at", "id"),
         Index("ix_cases_risk_created", "risk_level", "created_at", "id"),
         Index("ix_cases_urgent_created", "urgent", "created_at", "id"),
         Index("ix_cases_disposition_created", "disposition", "created_at", "id"),
         # Covers the dashboard's pass over open cases (counts, overdue, awaiting acknowledgement) without
-        # reading the table, and the capped counts of the queues.
+        # reading the table, and the capped counts of the queues; and the due-date order within a state and office.
         Index(
             "ix_cases_status_office_due",
             "status",
             "office",
             "due_on",
+            "id",
             "restricted",
             "assignee_id",
-            "id",
             "acknowledged_at",
         ),
         # Whether a user has a restricted case assigned (access.sees_as_role, on every dashboard view): restricted

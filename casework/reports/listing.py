@@ -175,6 +175,8 @@ def filter_conditions(user: User, filters: CaseFilters, today: date, text_match=
         conditions.append(Case.risk_level == filters.risk)
     if filters.disposition:
         conditions.append(Case.disposition == filters.disposition)
+        if not filters.state:  # only closed cases have one (a check constraint); said, ix_cases_status_due serves
+            conditions.append(Case.status == CLOSED_STATE)
     if filters.urgent:
         conditions.append(Case.urgent.is_(True))
     if filters.overdue:
