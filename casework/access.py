@@ -7,7 +7,6 @@ load_case(...), which 404s when the user may not see the case and records the vi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 
 from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, true
@@ -17,7 +16,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from casework import audit
 from casework.extensions import db
-from casework.models import Case, CaseAccessGrant, CaseTally, Recusal, Referral, ReportTally, User
+from casework.models import Case, CaseAccessGrant, CaseTally, Recusal, ReportTally, User
 
 INTAKE_STATES = ("received", "triaged")
 CONTENT_ROLES = ("intake", "investigator", "conduct_officer", "police_liaison", "auditor")
@@ -49,10 +48,6 @@ def _restriction_allows(user_id: int) -> ColumnElement[bool]:
     return or_(Case.restricted == false(), Case.assignee_id == user_id, granted)
 
 
-def _ever_referred_to(office: str) -> ColumnElement[bool]:
-    return exists().where(Referral.case_id == Case.id, Referral.office == office)
-
-
 def visibility_clause(user: User) -> ColumnElement[bool]:
     """The SQL condition that selects the cases `user` may see."""
     return _visibility_clause(user.id, user.role, user.active)
@@ -64,15 +59,13 @@ def _visibility_clause(user_id: int, role: str, active: bool) -> ColumnElement[b
     expression is immutable, so each user's is built once per worker instead of on every list and case page."""
     if not active:
         return false()
-    scope = _role_scope(role, Case, _ever_referred_to, _restriction_allows(user_id))
+    scope = _role_scope(role, Case, _restriction_allows(user_id))
     return and_(scope, _not_recused(user_id))
 
 
-def _role_scope(
-    role: str, row, referred_to: Callable[[str], ColumnElement[bool]], restriction_allows: ColumnElement[bool]
-) -> ColumnElement[bool]:
-    """What a role sees, over `row`'s status and office (a case, or a tally of cases): `referred_to(office)` says
-    whether the case was ever referred to that office; `restriction_allows` which restricted cases it sees."""
+def _role_scope(role: str, row, restriction_allows: ColumnElement[bool]) -> ColumnElement[bool]:
+    """What a role sees, over `row`'s status, office and referral flags (a case, or a tally of cases);
+    `restriction_allows` says which restricted cases it sees."""
     if role in ("admin", "auditor"):
         # Administrators see references, states and counts; never content (see may_read_content).
         return true()
@@ -81,7 +74,8 @@ def _role_scope(
     if role == "investigator":
         return and_(or_(row.office == "eoa", row.status.in_(INTAKE_STATES)), restriction_allows)
     if role in REFERRAL_ROLES:
-        return and_(referred_to(REFERRAL_ROLES[role]), restriction_allows)
+        referred = {"conduct": row.referred_conduct, "umpd": row.referred_umpd}[REFERRAL_ROLES[role]]
+        return and_(referred == true(), restriction_allows)
     return false()
 
 
@@ -89,8 +83,7 @@ def tally_scope(role: str, tally: type[CaseTally | ReportTally] = CaseTally) -> 
     """The tallies (reports.tallies: of cases, or of their platforms and behaviours) counting the cases that every
     user of `role` sees: the whole of what a user sees when sees_as_role(user) holds, for such a user has no
     recusal, grant or restricted case."""
-    referred = {"conduct": tally.referred_conduct, "umpd": tally.referred_umpd}
-    return _role_scope(role, tally, lambda office: referred[office], tally.restricted == false())
+    return _role_scope(role, tally, tally.restricted == false())
 
 
 def sees_as_role(user: User) -> bool:

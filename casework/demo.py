@@ -174,7 +174,8 @@ CASE_COLUMNS = (
     "urgent", "in_danger", "anonymous", "reporter_name", "reporter_email", "reporter_phone", "reporter_affiliation",
     "reporter_contact_preference", "consent_share_identity", "narrative", "began_on", "began_approximate", "ongoing",
     "connected_to_content", "channel", "due_on", "deadline_label", "disposition", "closing_summary",
-    "restricted", "legal_hold", "created_at", "updated_at", "triaged_at", "closed_at", "version",
+    "restricted", "legal_hold", "referred_conduct", "referred_umpd", "created_at", "updated_at", "triaged_at",
+    "closed_at", "version",
 )  # fmt: skip
 TABLES = {
     "cases": CASE_COLUMNS,
@@ -344,7 +345,8 @@ class Seeder:
                 None if closed else ("triage" if status == "received" else "acknowledge"),
                 rng.choice(self.dispositions) if closed else None,
                 "Closed after review with the reporter." if closed else None,
-                False, False, created, closed_at or entered, triaged_at, closed_at, 1,
+                False, False, office == "conduct", office == "umpd",  # referred there (see _children)
+                created, closed_at or entered, triaged_at, closed_at, 1,
             )
         )  # fmt: skip
         self._children(case_id, created, triaged_at, entered, closed_at, status, office, assignee, student, rows)

@@ -104,6 +104,14 @@ class ReferralFactory(Base):
     office = "conduct"
     reason = "Respondent is a student."
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Through Case.refer, as the application refers a case (the office may see it from then on)."""
+        referral = model_class(*args, **kwargs)
+        db.session.get(Case, referral.case_id).refer(referral)
+        db.session.flush()
+        return referral
+
 
 class RecusalFactory(Base):
     class Meta:

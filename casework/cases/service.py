@@ -153,7 +153,7 @@ def transition(
                 case.assignee = None
                 audit_details["assignee_cleared"] = True
         if spec.refers:
-            case.referrals.append(
+            case.refer(
                 Referral(
                     office=fired.sets_office,
                     reason=cleaned.get("reason") or spec.label,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -33,9 +34,13 @@ def format_reference(year: int, number: int) -> str:
     return f"{REFERENCE_PREFIX}-{year}-{number:05d}"
 
 
+# The offices that see only the cases ever referred to them (Case.refer).
+REFERRAL_OFFICES = ("conduct", "umpd")
 # What access.visibility_clause reads of a case (besides its id), so an index holding them answers the
 # dashboard's counts without visiting the table.
-VISIBILITY_COLUMNS = ("restricted", "assignee_id", "office", "status")
+VISIBILITY_COLUMNS = ("restricted", "assignee_id", "office", "status", "referred_conduct", "referred_umpd")
+# The columns of the queues' capped counts and of the dashboard's pass over open cases.
+QUEUE_COLUMNS = ("status", "office", "due_on", "id", "restricted", "assignee_id", "acknowledged_at")
 
 
 class Case(Base):
@@ -68,15 +73,17 @@ class Case(Base):
         Index("ix_cases_disposition_created", "disposition", "created_at", "id"),
         # Covers the dashboard's pass over open cases (counts, overdue, awaiting acknowledgement) without
         # reading the table, and the capped counts of the queues; and the due-date order within a state and office.
-        Index(
-            "ix_cases_status_office_due",
-            "status",
-            "office",
-            "due_on",
-            "id",
-            "restricted",
-            "assignee_id",
-            "acknowledged_at",
+        Index("ix_cases_status_office_due", *QUEUE_COLUMNS),
+        # The same for the cases of each office that sees only those referred to it: a conduct officer's or
+        # police liaison's queue tabs count among them alone, however few of all cases they are.
+        *(
+            Index(
+                f"ix_cases_{office}_status_office_due",
+                *QUEUE_COLUMNS,
+                sqlite_where=text(f"referred_{office} = 1"),
+                postgresql_where=text(f"referred_{office}"),
+            )
+            for office in REFERRAL_OFFICES
         ),
         # Whether a user has a restricted case assigned (access.sees_as_role, on every dashboard view): restricted
         # cases are few, while a case worker may be assigned tens of thousands.
@@ -128,6 +135,10 @@ class Case(Base):
     closing_summary: Mapped[str | None] = mapped_column(Text)
     restricted: Mapped[bool] = mapped_column(default=False)
     legal_hold: Mapped[bool] = mapped_column(default=False)
+    # Ever referred to Conduct / to UMPD: set with the referral (refer), never cleared. Those offices see the
+    # cases they were ever referred (access), read from the case row itself, not looked up in its referrals.
+    referred_conduct: Mapped[bool] = mapped_column(default=False, server_default=false())
+    referred_umpd: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -138,6 +149,12 @@ class Case(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    def refer(self, referral: Referral) -> None:
+        """Send the case to the referral's office, which may see it from now on."""
+        self.referrals.append(referral)
+        if referral.office in REFERRAL_OFFICES:
+            setattr(self, f"referred_{referral.office}", True)
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     parties: Mapped[list[Party]] = relationship(back_populates="case", order_by="Party.id")

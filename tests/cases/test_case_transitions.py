@@ -75,6 +75,8 @@ def test_escalating_an_urgent_report_sends_it_to_umpd_with_a_referral(db, make_c
     [referral] = case.referrals
     assert referral.office == "umpd" and referral.reason == "Threat of violence tonight."
     assert access.can_see(liaison, case)
+    db.session.expire_all()  # what the row says, from now on, whatever becomes of the case
+    assert (case.referred_umpd, case.referred_conduct) == (True, False)
     assert audit_entries(db, case, "case.transition")[0].details["office"] == "umpd"
 
 
@@ -375,6 +377,8 @@ def test_referral_rows_are_written_for_every_referral(db, make_case, make_user):
     fire(case, "return_to_triage", intake, {"reason": "Needs another look."})
     fire(case, "refer_umpd", intake, {"reason": "Threats."})
     rows = db.session.execute(
-        select(Referral.office, Referral.returned_at.is_not(None)).where(Referral.case_id == case.id)
+        select(Referral.office, Referral.returned_at.is_not(None))
+        .where(Referral.case_id == case.id)
+        .order_by(Referral.id)
     )
     assert [tuple(r) for r in rows] == [("eoa", True), ("umpd", False)]
