@@ -14,8 +14,12 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Integer, Select, and_, bindparam, false, func, select, true, tuple_
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Alias
+from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from casework import access, flows
 from casework.extensions import db
@@ -57,6 +61,7 @@ class Queue:
     condition: Callable[[User, date], ColumnElement[bool]]
     roles: tuple[str, ...] | None = None  # None: every role that sees the queues
     order: str = "newest"  # a key of ORDERS
+    by_case_columns: bool = True  # False: found from another table (read from there, see _referred_cases)
 
 
 def open_cases() -> ColumnElement[bool]:
@@ -121,7 +126,12 @@ QUEUES: dict[str, Queue] = {
                 Case.status.in_(awaiting_acknowledgement_states()), Case.acknowledged_at.is_(None)
             ),
         ),
-        Queue("unread", "Unread reporter messages", lambda user, today: unread_messages_condition()),
+        Queue(
+            "unread",
+            "Unread reporter messages",
+            lambda user, today: unread_messages_condition(),
+            by_case_columns=False,
+        ),
         Queue("all", "All cases", lambda user, today: true()),
     )
 }
@@ -181,14 +191,54 @@ def kept_statement(key: tuple, build: Callable[[], object]):
 def _counts_statement(user: User, today: date) -> tuple[list[Queue], Select]:
     queues = queues_for(user)
     visible = access.visibility_clause(user)
-    columns = [
-        select(func.count())
-        .select_from(select(Case.id).where(visible, q.condition(user, today)).limit(COUNT_CAP + 1).subquery())
-        .scalar_subquery()
-        .label(q.name)
-        for q in queues
-    ]
+    among_referred = _referred_cases(user)
+    columns = []
+    for q in queues:
+        capped = select(Case.id).where(visible, q.condition(user, today)).limit(COUNT_CAP + 1)
+        if q.by_case_columns:
+            capped = among_referred(capped)
+        columns.append(select(func.count()).select_from(capped.subquery()).scalar_subquery().label(q.name))
     return queues, select(*columns)
+
+
+class IndexedBy(Alias):
+    """A table under its own name, read on SQLite from the named index only (`cases AS cases INDEXED BY ...`);
+    elsewhere the plain table."""
+
+    inherit_cache = True
+    _traverse_internals = [*Alias._traverse_internals, ("index", InternalTraversal.dp_string)]
+    index: str
+
+    @classmethod
+    def of(cls, table, index: str) -> IndexedBy:
+        alias = cls._construct(table, name=table.name)
+        alias.index = index
+        return alias
+
+
+@compiles(IndexedBy)
+def _plain_table(element: IndexedBy, compiler, **kw) -> str:
+    return compiler.visit_alias(element, **kw)
+
+
+@compiles(IndexedBy, "sqlite")
+def _indexed_table(element: IndexedBy, compiler, **kw) -> str:
+    sql = compiler.visit_alias(element, **kw)
+    return f"{sql} INDEXED BY {element.index}" if kw.get("asfrom") else sql
+
+
+def _referred_cases(user: User) -> Callable[[Select], Select]:
+    """What makes a queue tab's count read, for a role that sees only the cases ever referred to its office,
+    that office's partial index (ix_cases_<office>_status_office_due) on SQLite.
+
+    SQLite's statistics describe the index by its average state (two states, closed and the office's own, hold
+    nearly all of it), so SQLite prices a tab's list of open states at several times its cost and walks a whole
+    state's index instead, looking up each case: a police liaison's tabs took 0.9 s on a million cases.
+    """
+    office = access.REFERRAL_ROLES.get(user.role)
+    if office is None or not user.active:  # an inactive user's visibility clause is false, not the flag
+        return lambda query: query
+    return ClauseAdapter(IndexedBy.of(Case.__table__, f"ix_cases_{office}_status_office_due")).traverse
 
 
 @dataclass(frozen=True)

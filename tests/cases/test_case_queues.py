@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from casework.cases import queries
+from casework.cases import queries, service
 from casework.clock import local_today
 from casework.flows import default_workflow
-from tests.factories import MessageFactory
+from tests.factories import MessageFactory, ReferralFactory
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -279,3 +279,34 @@ def test_only_administrators_see_the_workflow_page(client, login_as, role):
 
 def test_a_table_row_names_the_columns_a_table_of_cases_selects_in_their_order():
     assert [column.key for column in queries.ROW_COLUMNS] == list(queries.CaseListRow._fields)
+
+
+def test_a_police_liaisons_queues_hold_the_cases_ever_referred_to_umpd_and_count_them(
+    client, login_as, make_case, make_user
+):
+    liaison = login_as("police_liaison")
+    today = local_today()
+    referred = make_case("referred_umpd")
+    overdue = make_case("referred_umpd", due_on=today - timedelta(days=1), assignee_id=liaison.id)
+    returned = make_case("referred_umpd")
+    reason = {"reason": "Not a police matter."}
+    service.transition(returned, "return_to_triage", make_user("intake"), reason, returned.version)
+    closed = make_case("closed", office="umpd")
+    ReferralFactory(case_id=closed.id, office="umpd")
+    make_case("referred_conduct")
+    make_case("received")
+    make_case("triaged")
+
+    expected = {
+        "new": set(),
+        "mine": {overdue},
+        "office": {referred, overdue},
+        "unassigned": {referred, returned},
+        "overdue": {overdue},
+        "awaiting_acknowledgement": {referred, overdue},
+        "all": {referred, overdue, returned, closed},
+    }
+    for name, cases in expected.items():
+        page = client.get(f"/cases/?queue={name}").get_data(as_text=True)
+        assert set(references(page)) == {c.reference for c in cases}, name
+        assert re.search(rf'queue={name}"[^>]*>[^<]+</a>\s*<span class="num">{len(cases)}</span>', page), name
