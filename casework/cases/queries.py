@@ -16,10 +16,10 @@ from typing import NamedTuple
 from sqlalchemy import Integer, Select, and_, bindparam, false, func, select, true, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import Alias
 from sqlalchemy.sql.util import ClauseAdapter
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql.visitors import InternalTraversal, replacement_traverse
 
 from casework import access, flows
 from casework.extensions import db
@@ -198,7 +198,26 @@ def _counts_statement(user: User, today: date) -> tuple[list[Queue], Select]:
         if q.by_case_columns:
             capped = among_referred(capped)
         columns.append(select(func.count()).select_from(capped.subquery()).scalar_subquery().label(q.name))
-    return queues, select(*columns)
+    return queues, _values_written_in(select(*columns))
+
+
+def _values_written_in(statement: Select) -> Select:
+    """PostgreSQL: `statement` with the values of its parameters written into its text (for a statement whose
+    values all come from the server: who asks, the day, states and caps; never from what a user typed).
+
+    The driver prepares a statement that a connection runs often, but with parameters PostgreSQL judged a
+    generic plan of the tabs' counts worse than planning them for their values, so it planned them afresh on
+    every queue page (2 of their 2.4 ms). With nothing left to plan for, it keeps one plan.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return statement
+
+    def written_in(element):
+        if isinstance(element, BindParameter) and element.value is not None:
+            return element.render_literal_execute()
+        return None
+
+    return replacement_traverse(statement, {}, written_in)
 
 
 class IndexedBy(Alias):

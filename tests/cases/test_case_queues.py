@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from casework.cases import queries, service
 from casework.clock import local_today
@@ -310,3 +311,23 @@ def test_a_police_liaisons_queues_hold_the_cases_ever_referred_to_umpd_and_count
         page = client.get(f"/cases/?queue={name}").get_data(as_text=True)
         assert set(references(page)) == {c.reference for c in cases}, name
         assert re.search(rf'queue={name}"[^>]*>[^<]+</a>\s*<span class="num">{len(cases)}</span>', page), name
+
+
+def test_on_postgresql_the_tabs_counts_are_sent_with_their_values_written_in(client, login_as, make_case, db):
+    """So that PostgreSQL keeps one plan for them (queries._values_written_in); SQLite gets parameters."""
+    make_case("received")
+    login_as("investigator")
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "count(*)" in statement:
+            sent.append(parameters)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/cases/?queue=new").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert re.search(r'queue=new"[^>]*>[^<]+</a>\s*<span class="num">1</span>', page)
+    [parameters] = sent
+    assert bool(parameters) is (db.engine.dialect.name == "sqlite")
