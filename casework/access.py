@@ -75,7 +75,7 @@ def _role_scope(role: str, row, restriction_allows: ColumnElement[bool]) -> Colu
         return and_(or_(row.office == "eoa", row.status.in_(INTAKE_STATES)), restriction_allows)
     if role in REFERRAL_ROLES:
         referred = {"conduct": row.referred_conduct, "umpd": row.referred_umpd}[REFERRAL_ROLES[role]]
-        return and_(referred == true(), restriction_allows)
+        return and_(referred, restriction_allows)
     return false()
 
 

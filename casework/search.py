@@ -33,13 +33,27 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, Integer, Select, String, Table, TextClause, bindparam, column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    TextClause,
+    bindparam,
+    column,
+    exists,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import ColumnClause
 
 from casework.extensions import db
-from casework.models import Case, User
+from casework.models import Case, Referral, User
+from casework.models.case import REFERRAL_OFFICES
 
 SEARCH_OBJECTS = ("case_search",)  # tables and their FTS5 shadow tables that the models do not describe
 NOTE_OFFICES = ("eoa", "conduct", "umpd")
@@ -408,8 +422,16 @@ class NotOnIndex(LookupError):
 
 
 def _index_replacer(source):
-    """A replacement_traverse function putting `source` (the index table, or a subquery of it) for the cases."""
-    columns = {"id": source.c.case_id, **{name: source.c[name] for name in INDEX_COLUMNS}}
+    """A replacement_traverse function putting `source` (the index table, or a subquery of it) for the cases.
+
+    The referral flags are not copied: on the index table, whether a case was ever referred to an office is
+    asked of its referrals (which hold the same: Case.refer).
+    """
+    referred = {
+        f"referred_{office}": exists().where(Referral.case_id == source.c.case_id, Referral.office == office)
+        for office in REFERRAL_OFFICES
+    }
+    columns = {"id": source.c.case_id, **{name: source.c[name] for name in INDEX_COLUMNS}, **referred}
 
     def replace(element):
         if isinstance(element, Table) and element.name == Case.__tablename__:
