@@ -61,7 +61,9 @@ class Queue:
     condition: Callable[[User, date], ColumnElement[bool]]
     roles: tuple[str, ...] | None = None  # None: every role that sees the queues
     order: str = "newest"  # a key of ORDERS
-    by_case_columns: bool = True  # False: found from another table (read from there, see _referred_cases)
+    # Counted among the cases the role sees (_scope_index); not when another index finds it first (the user's
+    # own cases, by assignee; unread messages, from the messages).
+    within_scope: bool = True
 
 
 def open_cases() -> ColumnElement[bool]:
@@ -114,7 +116,7 @@ QUEUES: dict[str, Queue] = {
     q.name: q
     for q in (
         Queue("new", "New reports", lambda user, today: Case.status == "received"),
-        Queue("mine", "My cases", _mine, WORKERS),
+        Queue("mine", "My cases", _mine, WORKERS, within_scope=False),
         Queue("office", "My office's cases", _my_office, WORKERS),
         Queue("unassigned", "Unassigned", lambda user, today: and_(open_cases(), Case.assignee_id.is_(None))),
         # Most overdue first: the oldest deadline is the one to chase.
@@ -130,7 +132,7 @@ QUEUES: dict[str, Queue] = {
             "unread",
             "Unread reporter messages",
             lambda user, today: unread_messages_condition(),
-            by_case_columns=False,
+            within_scope=False,
         ),
         Queue("all", "All cases", lambda user, today: true()),
     )
@@ -191,26 +193,25 @@ def kept_statement(key: tuple, build: Callable[[], object]):
 def _counts_statement(user: User, today: date) -> tuple[list[Queue], Select]:
     queues = queues_for(user)
     visible = access.visibility_clause(user)
-    among_referred = _referred_cases(user)
+    within_scope = _scope_index(user)
     columns = []
     for q in queues:
         capped = select(Case.id).where(visible, q.condition(user, today)).limit(COUNT_CAP + 1)
-        if q.by_case_columns:
-            capped = among_referred(capped)
+        if q.within_scope:
+            capped = within_scope(capped)
         columns.append(select(func.count()).select_from(capped.subquery()).scalar_subquery().label(q.name))
     return queues, _values_written_in(select(*columns))
 
 
 def _values_written_in(statement: Select) -> Select:
-    """PostgreSQL: `statement` with the values of its parameters written into its text (for a statement whose
-    values all come from the server: who asks, the day, states and caps; never from what a user typed).
+    """`statement` with the values of its parameters written into its text (for a statement whose values all
+    come from the server: who asks, the day, states and caps; never from what a user typed).
 
-    The driver prepares a statement that a connection runs often, but with parameters PostgreSQL judged a
-    generic plan of the tabs' counts worse than planning them for their values, so it planned them afresh on
-    every queue page (2 of their 2.4 ms). With nothing left to plan for, it keeps one plan.
+    PostgreSQL's driver prepares a statement that a connection runs often, but with parameters PostgreSQL judged
+    a generic plan of the tabs' counts worse than planning them for their values, so it planned them afresh on
+    every queue page (2 of their 2.4 ms); with nothing left to plan for, it keeps one plan. And a partial index
+    serves a query only if its condition is in the query as written: the investigator's (models.case) is.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
-        return statement
 
     def written_in(element):
         if isinstance(element, BindParameter) and element.value is not None:
@@ -246,18 +247,25 @@ def _indexed_table(element: IndexedBy, compiler, **kw) -> str:
     return f"{sql} INDEXED BY {element.index}" if kw.get("asfrom") else sql
 
 
-def _referred_cases(user: User) -> Callable[[Select], Select]:
-    """What makes a queue tab's count read, for a role that sees only the cases ever referred to its office,
-    that office's partial index (ix_cases_<office>_status_office_due) on SQLite.
+def _scope_index(user: User) -> Callable[[Select], Select]:
+    """What makes a queue tab's count read, on SQLite, the partial index of the cases the user's role sees,
+    when it has one: a conduct officer's or police liaison's (ix_cases_<office>_status_office_due, the cases
+    ever referred to the office) or an investigator's (ix_cases_investigator_status_office_due).
 
-    SQLite's statistics describe the index by its average state (two states, closed and the office's own, hold
-    nearly all of it), so SQLite prices a tab's list of open states at several times its cost and walks a whole
-    state's index instead, looking up each case: a police liaison's tabs took 0.9 s on a million cases.
+    SQLite's statistics describe such an index by its average state (in the referral offices' two states,
+    closed and the office's own, hold nearly all of it), so SQLite prices a tab's list of open states at several
+    times its cost and walks a whole state's index instead, looking up each case: a police liaison's tabs took
+    0.9 s on a million cases.
     """
-    office = access.REFERRAL_ROLES.get(user.role)
-    if office is None or not user.active:  # an inactive user's visibility clause is false, not the flag
+    if not user.active:  # an inactive user's visibility clause is false, not the role's scope
         return lambda query: query
-    return ClauseAdapter(IndexedBy.of(Case.__table__, f"ix_cases_{office}_status_office_due")).traverse
+    if user.role == "investigator":
+        index = "ix_cases_investigator_status_office_due"
+    elif user.role in access.REFERRAL_ROLES:
+        index = f"ix_cases_{access.REFERRAL_ROLES[user.role]}_status_office_due"
+    else:
+        return lambda query: query
+    return ClauseAdapter(IndexedBy.of(Case.__table__, index)).traverse
 
 
 @dataclass(frozen=True)
