@@ -119,8 +119,8 @@ class Case(Base):
             postgresql_where=text("restricted"),
         ),
         # The dashboard's times to triage and to close, read from the index alone.
-        Index("ix_cases_triaged", "triaged_at", "created_at", *VISIBILITY_COLUMNS, "id"),
-        Index("ix_cases_closed", "closed_at", "created_at", *VISIBILITY_COLUMNS, "id"),
+        Index("ix_cases_triaged", "triaged_at", "created_at", *VISIBILITY_COLUMNS, "id", *REFERRAL_FLAGS),
+        Index("ix_cases_closed", "closed_at", "created_at", *VISIBILITY_COLUMNS, "id", *REFERRAL_FLAGS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,12 +175,6 @@ class Case(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    def refer(self, referral: Referral) -> None:
-        """Send the case to the referral's office, which may see it from now on."""
-        self.referrals.append(referral)
-        if referral.office in REFERRAL_OFFICES:
-            setattr(self, f"referred_{referral.office}", True)
-
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     parties: Mapped[list[Party]] = relationship(back_populates="case", order_by="Party.id")
     platforms: Mapped[list[CasePlatform]] = relationship(order_by="CasePlatform.id")
@@ -194,6 +188,12 @@ class Case(Base):
     @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
+
+    def refer(self, referral: Referral) -> None:
+        """Send the case to the referral's office, which may see it from now on."""
+        self.referrals.append(referral)
+        if referral.office in REFERRAL_OFFICES:
+            setattr(self, f"referred_{referral.office}", True)
 
     def __repr__(self) -> str:
         return f"<Case {self.reference} {self.status}>"

@@ -4,8 +4,9 @@ A conduct officer or police liaison sees the cases ever referred to their office
 referrals for every case a query walked, and a queue tab holding few of them walked a whole state of cases to
 find it out: a police liaison's queue page took 1.5 to 2 seconds on a million cases, a conduct officer's about
 0.5 s, on both databases. Now the flags `referred_conduct` and `referred_umpd` (set with each referral, never
-cleared) are read from the case row, the index of each state's newest cases holds them too, and each of those
-offices has a partial index of its cases for the queues' counts.
+cleared) are read from the case row; the index of each state's newest cases and those of the dashboard's times
+to triage and to close hold them too, and each of those offices has a partial index of its cases for the
+queues' counts.
 
 Revision ID: 0013
 Revises: 0012
@@ -22,6 +23,11 @@ depends_on = None
 OFFICES = ("conduct", "umpd")
 FLAGS = [f"referred_{office}" for office in OFFICES]
 STATUS_CREATED = ["status", "created_at", "id"]
+VISIBILITY = ["restricted", "assignee_id", "office", "status"]
+TIMINGS = {  # the dashboard's times to triage and to close, read from these indexes alone
+    "ix_cases_triaged": ["triaged_at", "created_at", *VISIBILITY, "id"],
+    "ix_cases_closed": ["closed_at", "created_at", *VISIBILITY, "id"],
+}
 QUEUE_COLUMNS = ["status", "office", "due_on", "id", "restricted", "assignee_id", "acknowledged_at"]
 
 
@@ -36,6 +42,9 @@ def upgrade():
     )
     op.drop_index("ix_cases_status_created", table_name="cases")
     op.create_index("ix_cases_status_created", "cases", [*STATUS_CREATED, *FLAGS])
+    for name, columns in TIMINGS.items():
+        op.drop_index(name, table_name="cases")
+        op.create_index(name, "cases", [*columns, *FLAGS])
     for office in OFFICES:
         op.create_index(
             f"ix_cases_{office}_status_office_due",
@@ -49,6 +58,9 @@ def upgrade():
 def downgrade():
     for office in OFFICES:
         op.drop_index(f"ix_cases_{office}_status_office_due", table_name="cases")
+    for name, columns in TIMINGS.items():
+        op.drop_index(name, table_name="cases")
+        op.create_index(name, "cases", columns)
     op.drop_index("ix_cases_status_created", table_name="cases")
     op.create_index("ix_cases_status_created", "cases", STATUS_CREATED)
     for flag in reversed(FLAGS):
