@@ -266,6 +266,9 @@ def seed_casework(db: str, url: str, workdir: Path, cases: int) -> None:
     env = casework_env(url, workdir)
     marker = workdir / f"{db}-{cases}.seeded"
     upgrade = flask(env, "db", "upgrade")  # a kept database is brought to the current schema too
+    if marker.exists() and case_count(db, url) < cases:  # the database was removed or emptied since
+        log(f"the {db} database no longer holds its {cases:,} cases: seeding it again")
+        marker.unlink()
     if marker.exists():
         log(f"reusing the {db} database with {cases:,} cases")
         if "Running upgrade" in upgrade.stderr:  # new indexes and tables want the planner's statistics
@@ -277,6 +280,21 @@ def seed_casework(db: str, url: str, workdir: Path, cases: int) -> None:
     log(out.splitlines()[0] + f" (wall {time.perf_counter() - started:.0f} s)")
     analyze(db, url)
     marker.write_text(out.splitlines()[0] + "\n")
+
+
+def case_count(db: str, url: str) -> int:
+    if db == "sqlite":
+        import sqlite3
+
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            return con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        finally:
+            con.close()
+    import psycopg
+
+    with psycopg.connect(url.replace("+psycopg", "")) as con:
+        return con.execute("SELECT count(*) FROM cases").fetchone()[0]
 
 
 def analyze(db: str, url: str) -> None:
