@@ -43,6 +43,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -282,34 +283,33 @@ def seed_casework(db: str, url: str, workdir: Path, cases: int) -> None:
     marker.write_text(out.splitlines()[0] + "\n")
 
 
-def case_count(db: str, url: str) -> int:
+@contextmanager
+def connection(db: str, url: str):
+    """A plain driver connection to the benchmark's database, outside any transaction (VACUUM needs that)."""
     if db == "sqlite":
         import sqlite3
 
-        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        con = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
         try:
-            return con.execute("SELECT count(*) FROM cases").fetchone()[0]
+            yield con
         finally:
             con.close()
-    import psycopg
-
-    with psycopg.connect(url.replace("+psycopg", "")) as con:
-        return con.execute("SELECT count(*) FROM cases").fetchone()[0]
-
-
-def analyze(db: str, url: str) -> None:
-    if db == "sqlite":
-        import sqlite3
-
-        con = sqlite3.connect(url.removeprefix("sqlite:///"))
-        con.execute("VACUUM")
-        con.execute("ANALYZE")
-        con.close()
     else:
         import psycopg
 
         with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as con:
-            con.execute("VACUUM ANALYZE")
+            yield con
+
+
+def case_count(db: str, url: str) -> int:
+    with connection(db, url) as con:
+        return con.execute("SELECT count(*) FROM cases").fetchone()[0]
+
+
+def analyze(db: str, url: str) -> None:
+    with connection(db, url) as con:
+        con.execute("VACUUM")
+        con.execute("ANALYZE")
 
 
 def seed_baseline(db: str, workdir: Path) -> str:
