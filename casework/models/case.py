@@ -103,7 +103,7 @@ class Case(Base):
             for office in REFERRAL_OFFICES
         ),
         # And for an EOA investigator's cases (a third of all): the tabs are counted among them (their values
-        # written in, cases.queries._values_written_in), not by walking the other offices' cases too.
+        # written in, cases.queries._counts_sql), not by walking the other offices' cases too.
         Index(
             "ix_cases_investigator_status_office_due",
             *QUEUE_COLUMNS,
