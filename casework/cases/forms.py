@@ -15,7 +15,16 @@ if TYPE_CHECKING:
     from casework.cases.service import Candidate
 
 
-class VersionedForm(QuickForm):
+class CaseForm(QuickForm):
+    """A form of the case page. CSRFProtect checks the token of every post to it, and the page writes the token
+    into each form (`csrf_token()`): the form neither checks it again nor builds a field for it (a case page has
+    five or six forms; their token fields took 0.2 of its 7 ms)."""
+
+    class Meta:
+        csrf = False
+
+
+class VersionedForm(CaseForm):
     """Carries the case version the user saw, for the optimistic-locking check."""
 
     version = HiddenField()
@@ -74,13 +83,13 @@ class AssignForm(VersionedForm):
         self.assignee.choices = choices({str(u.id): u.display_name for u in users}, blank="— nobody (unassigned) —")
 
 
-class NoteForm(QuickForm):
+class NoteForm(CaseForm):
     body = TextAreaField("Note", validators=[DataRequired(message="Write the note first."), Length(max=20_000)])
     visibility = SelectField("Who may read it", choices=choices(NOTE_VISIBILITIES), default="office")
     submit = SubmitField("Add note")
 
 
-class MessageForm(QuickForm):
+class MessageForm(CaseForm):
     body = TextAreaField(
         "Reply to the reporter",
         validators=[DataRequired(message="Write the message first."), Length(max=10_000)],
