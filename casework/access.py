@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, true
+from sqlalchemy import Select, and_, bindparam, exists, false, literal_column, or_, select, true
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.exceptions import Forbidden, NotFound
@@ -72,11 +72,22 @@ def _role_scope(role: str, row, restriction_allows: ColumnElement[bool]) -> Colu
     if role == "intake":
         return restriction_allows
     if role == "investigator":
-        return and_(or_(row.office == "eoa", row.status.in_(INTAKE_STATES)), restriction_allows)
+        return and_(_investigator_scope(row), restriction_allows)
     if role in REFERRAL_ROLES:
         referred = {"conduct": row.referred_conduct, "umpd": row.referred_umpd}[REFERRAL_ROLES[role]]
         return and_(referred, restriction_allows)
     return false()
+
+
+def _investigator_scope(row) -> ColumnElement[bool]:
+    """EOA's cases and every case in intake, with the values written into the SQL (they are constants): a partial
+    index serves a query only if its condition is in the query as written, and the investigator's (models.case,
+    INVESTIGATOR_SCOPE) then serves every list, count and search of theirs. With the values as parameters, SQLite
+    counted an investigator's closed cases by walking the closed cases of every office in the order of the
+    offices' names (conduct's 130,000 before EOA's: 21 ms, against 0.4)."""
+    office = literal_column("'eoa'")
+    intake = [literal_column(f"'{state}'") for state in INTAKE_STATES]
+    return or_(row.office == office, row.status.in_(intake))
 
 
 def tally_scope(role: str, tally: type[CaseTally | ReportTally] = CaseTally) -> ColumnElement[bool]:

@@ -194,6 +194,32 @@ def test_conduct_officer_lists_only_cases_referred_to_conduct(client, login_as):
     assert references(_page(client)) == [referred.reference]
 
 
+def test_investigator_lists_eoa_and_intake_cases_with_the_scope_written_into_each_statement(client, login_as, db):
+    """The scope's values are in the statements' text, so the partial index of what an investigator sees
+    (INVESTIGATOR_SCOPE) can serve them: with them as parameters, SQLite walked every office's closed cases."""
+    from sqlalchemy import event
+
+    login_as("investigator")
+    eoa = make_case(1, status="closed", office="eoa", disposition="resolved")
+    make_case(2, status="closed", office="conduct", disposition="resolved")
+    intake = make_case(3, status="triaged")
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        closed, everything = _page(client, "?state=closed&sort=due"), _page(client, "?sort=due")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert references(closed) == [eoa.reference]
+    assert sorted(references(everything)) == sorted([eoa.reference, intake.reference])
+    listing_statements = [s for s in sent if "FROM cases" in s and "audit_entries" not in s]
+    assert len(listing_statements) >= 4  # each page's count and rows
+    assert all("(cases.office = 'eoa' OR cases.status IN ('received', 'triaged'))" in s for s in listing_statements)
+
+
 def test_admin_sees_references_and_states_but_no_text_search(client, login_as):
     login_as("admin")
     case = make_case(1, narrative="A narrative the administrator must never search.")
