@@ -45,6 +45,7 @@ INVESTIGATOR_SCOPE = "office = 'eoa' OR status IN ('received', 'triaged')"
 # The columns of the queues' capped counts and of the dashboard's pass over open cases.
 QUEUE_COLUMNS = ("status", "office", "due_on", "id", "restricted", "assignee_id", "acknowledged_at")
 REFERRAL_CREATED_COLUMNS = ("created_at", "id", "status", "office", "restricted", "assignee_id")
+REFERRAL_STATE_CREATED_COLUMNS = ("status", "created_at", "id")
 
 
 class Case(Base):
@@ -97,6 +98,17 @@ class Case(Base):
             Index(
                 f"ix_cases_{office}_created",
                 *REFERRAL_CREATED_COLUMNS,
+                sqlite_where=text(f"referred_{office} = 1"),
+                postgresql_where=text(f"referred_{office}"),
+            )
+            for office in REFERRAL_OFFICES
+        ),
+        # And one state's newest first among them (the New tab, a list of one state): SQLite looked for the
+        # office's received cases among all received cases (10 ms on a million cases; migration 0015).
+        *(
+            Index(
+                f"ix_cases_{office}_status_created",
+                *REFERRAL_STATE_CREATED_COLUMNS,
                 sqlite_where=text(f"referred_{office} = 1"),
                 postgresql_where=text(f"referred_{office}"),
             )
